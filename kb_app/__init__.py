@@ -1,0 +1,3 @@
+"""kb-app: local knowledge-base question answering for Chinese documents."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,222 @@
+"""Catalog operations. Every write is one transaction; callers order index and catalog writes so that
+a crash leaves at worst orphan vectors in the index, which `KnowledgeBase.reconcile` removes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, SQLModel, col, create_engine, delete, select
+
+from kb_app.catalog.tables import ChunkRow, FileRow, KnowledgeBaseRow, utcnow
+from kb_app.errors import KnowledgeBaseNotFound
+from kb_app.schema import Chunk
+
+HEADING_SEPARATOR = " > "
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers never block on the ingesting writer
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def chunk_from_row(row: ChunkRow, source: str) -> Chunk:
+    heading = tuple(row.heading.split(HEADING_SEPARATOR)) if row.heading else ()
+    return Chunk(
+        chunk_id=row.chunk_id,
+        text=row.text,
+        source=source,
+        page=row.page,
+        heading_path=heading,
+        ordinal=row.ordinal,
+        char_start=row.char_start,
+        char_end=row.char_end,
+    )
+
+
+class Catalog:
+    """Knowledge bases, their files and chunks."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            if self.url.startswith("sqlite:///"):
+                Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            self._engine = create_engine(self.url)
+            if self.url.startswith("sqlite"):
+                event.listen(self._engine, "connect", _sqlite_pragmas)
+            SQLModel.metadata.create_all(self._engine)
+        return self._engine
+
+    def session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    # -- knowledge bases -------------------------------------------------------------------------
+    def get_kb(self, name: str) -> KnowledgeBaseRow:
+        with self.session() as s:
+            row = s.exec(select(KnowledgeBaseRow).where(KnowledgeBaseRow.name == name)).first()
+        if row is None:
+            known = ", ".join(r.name for r in self.list_kbs()) or "none yet"
+            raise KnowledgeBaseNotFound(
+                f"Knowledge base '{name}' does not exist (known: {known}). Create it with `kb ingest --kb {name} PATH`."
+            )
+        return row
+
+    def find_kb(self, name: str) -> KnowledgeBaseRow | None:
+        with self.session() as s:
+            return s.exec(select(KnowledgeBaseRow).where(KnowledgeBaseRow.name == name)).first()
+
+    def create_kb(self, name: str, embedder_id: str, description: str = "") -> KnowledgeBaseRow:
+        with self.session() as s:
+            row = KnowledgeBaseRow(name=name, embedder_id=embedder_id, description=description)
+            s.add(row)
+            s.commit()
+            s.refresh(row)
+            return row
+
+    def list_kbs(self) -> list[KnowledgeBaseRow]:
+        with self.session() as s:
+            return list(s.exec(select(KnowledgeBaseRow).order_by(KnowledgeBaseRow.name)))
+
+    def delete_kb(self, kb_id: int) -> None:
+        with self.session() as s:
+            s.exec(delete(ChunkRow).where(col(ChunkRow.kb_id) == kb_id))
+            s.exec(delete(FileRow).where(col(FileRow.kb_id) == kb_id))
+            s.exec(delete(KnowledgeBaseRow).where(col(KnowledgeBaseRow.id) == kb_id))
+            s.commit()
+
+    def set_threshold(self, kb_id: int, threshold: float | None) -> None:
+        with self.session() as s:
+            row = s.get(KnowledgeBaseRow, kb_id)
+            assert row is not None
+            row.threshold = threshold
+            s.add(row)
+            s.commit()
+
+    # -- files -----------------------------------------------------------------------------------
+    def list_files(self, kb_id: int) -> list[FileRow]:
+        with self.session() as s:
+            return list(s.exec(select(FileRow).where(FileRow.kb_id == kb_id).order_by(FileRow.name)))
+
+    def get_file(self, kb_id: int, name: str) -> FileRow | None:
+        with self.session() as s:
+            return s.exec(select(FileRow).where(FileRow.kb_id == kb_id, FileRow.name == name)).first()
+
+    def upsert_file(self, kb_id: int, name: str, **fields: Any) -> FileRow:
+        """Create or update a file row (status, error, hash, ...) in its own transaction."""
+        with self.session() as s:
+            row = s.exec(select(FileRow).where(FileRow.kb_id == kb_id, FileRow.name == name)).first()
+            row = row or FileRow(kb_id=kb_id, name=name)
+            for key, value in fields.items():
+                setattr(row, key, value)
+            row.updated_at = utcnow()
+            s.add(row)
+            s.commit()
+            s.refresh(row)
+            return row
+
+    def vector_ids_of_file(self, file_id: int) -> list[int]:
+        with self.session() as s:
+            return list(s.exec(select(ChunkRow.vector_id).where(ChunkRow.file_id == file_id)))
+
+    def commit_files(self, kb_id: int, done: Sequence[tuple[FileRow, Sequence[Chunk], dict[str, Any]]]) -> None:
+        """Replace the chunks of several files and mark them done, in one transaction."""
+        with self.session() as s:
+            for file_row, chunks, fields in done:
+                s.exec(delete(ChunkRow).where(col(ChunkRow.file_id) == file_row.id))
+                s.add_all(_chunk_rows(kb_id, file_row, chunks))
+                row = s.get(FileRow, file_row.id)
+                assert row is not None
+                for key, value in {**fields, "status": "done", "error": None, "chunks": len(chunks)}.items():
+                    setattr(row, key, value)
+                row.updated_at = utcnow()
+                s.add(row)
+            self._bump_generation(s, kb_id)
+            s.commit()
+
+    def delete_files(self, kb_id: int, file_ids: Iterable[int]) -> None:
+        ids = list(file_ids)
+        with self.session() as s:
+            s.exec(delete(ChunkRow).where(col(ChunkRow.file_id).in_(ids)))
+            s.exec(delete(FileRow).where(col(FileRow.id).in_(ids)))
+            self._bump_generation(s, kb_id)
+            s.commit()
+
+    # -- chunks ----------------------------------------------------------------------------------
+    def chunks_by_vector_ids(self, kb_id: int, vector_ids: Sequence[int]) -> dict[int, Chunk]:
+        if not vector_ids:
+            return {}
+        with self.session() as s:
+            rows = s.exec(
+                select(ChunkRow, FileRow.name)
+                .join(FileRow, col(FileRow.id) == col(ChunkRow.file_id))
+                .where(ChunkRow.kb_id == kb_id, col(ChunkRow.vector_id).in_(list(vector_ids)), ChunkRow.enabled)
+            ).all()
+        return {row.vector_id: chunk_from_row(row, name) for row, name in rows}
+
+    def chunk_texts(self, kb_id: int) -> tuple[list[int], list[str]]:
+        """Vector ids and texts of all enabled chunks, in a stable order."""
+        with self.session() as s:
+            rows = s.exec(
+                select(ChunkRow.vector_id, ChunkRow.text)
+                .where(ChunkRow.kb_id == kb_id, ChunkRow.enabled)
+                .order_by(ChunkRow.vector_id)
+            ).all()
+        return [r[0] for r in rows], [r[1] for r in rows]
+
+    def chunk_sources(self, kb_id: int) -> dict[int, tuple[str, str]]:
+        """vector id -> (file name, chunk text) for every enabled chunk (evaluation and diagnostics)."""
+        with self.session() as s:
+            rows = s.exec(
+                select(ChunkRow.vector_id, FileRow.name, ChunkRow.text)
+                .join(FileRow, col(FileRow.id) == col(ChunkRow.file_id))
+                .where(ChunkRow.kb_id == kb_id, ChunkRow.enabled)
+            ).all()
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    def file_chunks(self, kb_id: int, file_id: int) -> list[Chunk]:
+        with self.session() as s:
+            name = s.get(FileRow, file_id)
+            rows = s.exec(select(ChunkRow).where(ChunkRow.file_id == file_id).order_by(ChunkRow.ordinal)).all()
+        return [chunk_from_row(r, name.name if name else "") for r in rows]
+
+    def generation(self, kb_id: int) -> int:
+        with self.session() as s:
+            row = s.get(KnowledgeBaseRow, kb_id)
+            return row.generation if row else 0
+
+    @staticmethod
+    def _bump_generation(s: Session, kb_id: int) -> None:
+        row = s.get(KnowledgeBaseRow, kb_id)
+        if row is not None:
+            row.generation += 1
+            s.add(row)
+
+
+def _chunk_rows(kb_id: int, file_row: FileRow, chunks: Sequence[Chunk]) -> list[ChunkRow]:
+    assert file_row.id is not None
+    return [
+        ChunkRow(
+            chunk_id=c.chunk_id,
+            kb_id=kb_id,
+            file_id=file_row.id,
+            vector_id=c.vector_id,
+            ordinal=c.ordinal,
+            text=c.text,
+            page=c.page,
+            heading=HEADING_SEPARATOR.join(c.heading_path),
+            char_start=c.char_start,
+            char_end=c.char_end,
+        )
+        for c in chunks
+    ]

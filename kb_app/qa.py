@@ -1,0 +1,112 @@
+"""The question-answering service the CLI, UI and API all call."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from kb_app.citations import attach_citations, is_refusal
+from kb_app.errors import InvalidQuestion
+from kb_app.prompting import REFUSAL_TEXT, build_messages, estimate_tokens, select_sources
+from kb_app.protocols import Generator
+from kb_app.retrieval import HybridRetriever
+from kb_app.schema import Answer, Citation, ScoredChunk
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AnswerStats:
+    """Timings of one answer (for `kb ask --verbose`, the UI and benchmarks)."""
+
+    retrieval_s: float = 0.0
+    first_token_s: float | None = None
+    total_s: float = 0.0
+    pieces: int = 0
+
+
+@dataclass
+class StreamEvent:
+    """One event of a streamed answer: a text piece, or (last) the final Answer."""
+
+    text: str = ""
+    answer: Answer | None = None
+    hits: list[ScoredChunk] = field(default_factory=list)
+    stats: AnswerStats | None = None
+
+
+class QAService:
+    """Retrieve, refuse without the model when nothing is relevant, else generate and cite."""
+
+    def __init__(
+        self,
+        retriever: HybridRetriever,
+        generator: Generator,
+        threshold: float,
+        max_question_chars: int = 2000,
+        context_tokens: int = 4096,
+        max_new_tokens: int = 384,
+    ) -> None:
+        self.retriever = retriever
+        self.generator = generator
+        self.threshold = threshold
+        self.max_question_chars = max_question_chars
+        self.context_tokens = context_tokens
+        self.max_new_tokens = max_new_tokens
+
+    def check_question(self, question: str) -> str:
+        text = question.strip()
+        if not text:
+            raise InvalidQuestion("The question is empty: type a question, e.g. kb ask --kb samples \"ChatGLM-6B 是什么？\"")
+        if len(text) > self.max_question_chars:
+            raise InvalidQuestion(
+                f"The question is {len(text)} characters long; the limit is {self.max_question_chars} "
+                "(KB_MAX_QUESTION_CHARS). Ask about one thing at a time."
+            )
+        return text
+
+    def ask(self, question: str, history: Sequence[tuple[str, str]] = (), top_k: int | None = None) -> Answer:
+        answer: Answer | None = None
+        for event in self.stream(question, history, top_k):
+            answer = event.answer or answer
+        assert answer is not None
+        return answer
+
+    def stream(
+        self, question: str, history: Sequence[tuple[str, str]] = (), top_k: int | None = None
+    ) -> Iterator[StreamEvent]:
+        """Yield text pieces as the model writes them, then one event holding the final Answer."""
+        stats = AnswerStats()
+        started = time.perf_counter()
+        text = self.check_question(question)
+        hits = self.retriever.search(text, top_k=top_k)
+        stats.retrieval_s = time.perf_counter() - started
+        relevant = [h for h in hits if h.score >= self.threshold]
+        if not relevant:
+            stats.total_s = time.perf_counter() - started
+            closest = tuple(Citation.from_scored(h) for h in hits[:3])
+            log.info("No chunk above threshold %.2f for %r; refusing without the model.", self.threshold, text)
+            yield StreamEvent(answer=Answer(REFUSAL_TEXT, closest, refused=True), hits=hits, stats=stats)
+            return
+        count = getattr(self.generator, "count_tokens", estimate_tokens)
+        budget = self.context_tokens - self.max_new_tokens - count(text) - 300
+        sources = select_sources(relevant, budget, count)
+        messages = build_messages(text, sources, history)
+        pieces: list[str] = []
+        for piece in self.generator.stream(messages, max_tokens=self.max_new_tokens):
+            if stats.first_token_s is None:
+                stats.first_token_s = time.perf_counter() - started
+            pieces.append(piece)
+            yield StreamEvent(text=piece)
+        stats.pieces = len(pieces)
+        stats.total_s = time.perf_counter() - started
+        yield StreamEvent(answer=self._finish("".join(pieces).strip(), sources), hits=hits, stats=stats)
+
+    @staticmethod
+    def _finish(answer_text: str, sources: Sequence[ScoredChunk]) -> Answer:
+        if not answer_text or is_refusal(answer_text):
+            closest = tuple(Citation.from_scored(h) for h in sources[:3])
+            return Answer(answer_text or REFUSAL_TEXT, closest, refused=True)
+        return Answer(answer_text, attach_citations(answer_text, sources), refused=False)

@@ -1,0 +1,195 @@
+"""Ingestion: incremental, resumable, consistent, and bad input never loses what is already indexed."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from kb_app.errors import InvalidName
+
+FACTS = {
+    "router.txt": "星河路由器的默认管理地址是 192.168.8.1。出厂密码印在机身背面的标签上。",
+    "leave.md": "# 请假制度\n\n员工每年享有十五天带薪年假。病假需要提供医院证明。",
+}
+
+
+def _write(folder: Path, files: dict[str, str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def _consistent(container, name: str) -> None:
+    kb = container.open_kb(name)
+    catalog_ids, _ = kb.catalog.chunk_texts(kb.kb_id)
+    assert set(catalog_ids) == kb.store.ids(), "catalog and vector index disagree"
+
+
+def test_ingest_then_skip_unchanged_then_replace_changed(fast_container, tmp_path):
+    docs = _write(tmp_path / "docs", FACTS)
+    first = fast_container.ingest("hr", [docs])
+    assert sorted(r.status for r in first) == ["done", "done"]
+    again = fast_container.ingest("hr", [docs])
+    assert [r.status for r in again] == ["skipped", "skipped"]
+    (docs / "router.txt").write_text("星河路由器的默认管理地址改为 10.0.0.1。", encoding="utf-8")
+    third = {r.name: r.status for r in fast_container.ingest("hr", [docs])}
+    assert third == {"leave.md": "skipped", "router.txt": "done"}
+    kb = fast_container.open_kb("hr")
+    texts = " ".join(kb.catalog.chunk_texts(kb.kb_id)[1])
+    assert "10.0.0.1" in texts and "192.168.8.1" not in texts
+    assert (kb.content_dir / "router.txt").read_text(encoding="utf-8").startswith("星河路由器的默认管理地址改为")
+    _consistent(fast_container, "hr")
+
+
+def test_sync_removes_deleted_files_and_their_vectors(fast_container, tmp_path):
+    docs = _write(tmp_path / "docs", FACTS)
+    fast_container.ingest("hr", [docs])
+    (docs / "leave.md").unlink()
+    reports = fast_container.ingest("hr", [docs], sync=True)
+    assert {r.name: r.status for r in reports} == {"router.txt": "skipped", "leave.md": "removed"}
+    kb = fast_container.open_kb("hr")
+    assert [f.name for f in kb.files()] == ["router.txt"]
+    assert not (kb.content_dir / "leave.md").exists()
+    _consistent(fast_container, "hr")
+
+
+def test_bad_files_fail_alone_with_clear_errors(fast_container, tmp_path):
+    docs = _write(tmp_path / "docs", FACTS)
+    (docs / "empty.txt").write_bytes(b"")
+    (docs / "broken.pdf").write_bytes(b"%PDF-1.7\n this is not really a pdf")
+    (docs / "data.xyz").write_bytes(b"\x00\x01\x02binary")
+    (docs / "fake.docx").write_bytes(b"not a zip at all")
+    reports = {r.name: r for r in fast_container.ingest("hr", [docs])}
+    assert reports["router.txt"].status == "done" and reports["leave.md"].status == "done"
+    for bad in ("empty.txt", "broken.pdf", "data.xyz", "fake.docx"):
+        assert reports[bad].status == "failed", bad
+        assert reports[bad].error and "\n" not in reports[bad].error
+    assert "xyz" in reports["data.xyz"].error or "support" in reports["data.xyz"].error.lower()
+    files = {f.name: f for f in fast_container.open_kb("hr").files()}
+    assert files["broken.pdf"].status == "failed" and files["broken.pdf"].error
+    _consistent(fast_container, "hr")
+
+
+def test_a_corrupted_new_version_keeps_the_old_one_searchable(fast_container, tmp_path):
+    docs = _write(tmp_path / "docs", {"manual.txt": FACTS["router.txt"]})
+    fast_container.ingest("hr", [docs])
+    (docs / "manual.txt").write_bytes(b"\x00" * 200)
+    report = fast_container.ingest("hr", [docs])[0]
+    assert report.status == "failed" and "previous version" in report.error
+    kb = fast_container.open_kb("hr")
+    assert "192.168.8.1" in " ".join(kb.catalog.chunk_texts(kb.kb_id)[1])
+    _consistent(fast_container, "hr")
+
+
+def test_hostile_names_stay_inside_the_content_folder(fast_container, tmp_path):
+    from kb_app.names import clean_relative_name
+
+    assert clean_relative_name("../../etc/passwd") == "etc/passwd"
+    assert clean_relative_name("..\\..\\boot.ini") == "boot.ini"
+    assert clean_relative_name("报告\u202egnp.txt") == "报告gnp.txt"
+    with pytest.raises(InvalidName):
+        clean_relative_name("../..")
+    odd = _write(tmp_path / "odd", {"é\u0301 报告 (最终版).txt": FACTS["router.txt"]})
+    report = fast_container.ingest("hr", [odd])[0]
+    assert report.status == "done"
+    kb = fast_container.open_kb("hr")
+    assert all(p.resolve().is_relative_to(kb.content_dir.resolve()) for p in kb.content_dir.rglob("*"))
+
+
+@pytest.mark.parametrize("name", ["", "../x", "a/b", ".hidden", "x" * 65, "a\\b"])
+def test_kb_names_with_path_characters_are_rejected(fast_container, name):
+    with pytest.raises(InvalidName, match="Invalid knowledge-base name"):
+        fast_container.open_kb(name, create=True)
+
+
+def test_reconcile_repairs_orphans_and_lost_vectors(fast_container, tmp_path):
+    import numpy as np
+
+    docs = _write(tmp_path / "docs", FACTS)
+    fast_container.ingest("hr", [docs])
+    kb = fast_container.open_kb("hr")
+    kb.store.add(np.array([12345], dtype=np.int64), kb.embedder.embed_documents(["孤儿向量"]))
+    lost = next(iter(kb.store.ids() - {12345}))
+    kb.store.delete([lost])
+    kb.store.persist()
+    assert kb.reconcile() == (1, 1)
+    _consistent(fast_container, "hr")
+
+
+def test_unreadable_index_is_rebuilt_from_the_catalog(fast_container, tmp_path):
+    docs = _write(tmp_path / "docs", FACTS)
+    fast_container.ingest("hr", [docs])
+    kb = fast_container.open_kb("hr")
+    count = kb.store.count()
+    index_dir = kb.index_dir
+    for f in index_dir.glob("*.faiss"):
+        f.write_bytes(b"garbage")
+    fresh = type(fast_container)(fast_container.settings)
+    fresh.__dict__["generator"] = fast_container.generator
+    kb2 = fresh.open_kb("hr")
+    kb2.reconcile()
+    assert kb2.store.count() == count
+    _consistent(fresh, "hr")
+
+
+CRASHER = textwrap.dedent(
+    """
+    import os, sys
+    sys.path.insert(0, {tests!r})
+    from conftest import HashingEmbedder
+    from kb_app import registry
+    from kb_app.container import Container
+    registry.register("embedder", "test-hash", HashingEmbedder)
+    import kb_app.ingest.pipeline as pipeline
+    real_commit = pipeline.Ingestor._flush
+    calls = {{"n": 0}}
+    def flush_then_die(self):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            # die between persisting the index and committing the catalog
+            self.kb.catalog.commit_files = lambda *a, **k: os.kill(os.getpid(), 9)
+        real_commit(self)
+    pipeline.Ingestor._flush = flush_then_die
+    Container().ingest("hr", [sys.argv[1]])
+    """
+)
+
+
+def test_kill_9_mid_ingest_loses_nothing_and_the_next_run_resumes(kb_home, tmp_path, monkeypatch):
+    docs = tmp_path / "many"
+    _write(docs, {f"doc{i:02d}.txt": f"第{i}号文件。" + "内容句子。" * 80 for i in range(12)})
+    script = tmp_path / "crash.py"
+    script.write_text(CRASHER.format(tests=str(Path(__file__).resolve().parents[1])), encoding="utf-8")
+    env = {**os.environ, "KB_HOME": str(kb_home), "KB_EMBEDDER__BACKEND": "test-hash",
+           "KB_CHUNKING__CHUNK_SIZE": "120", "KB_INGEST_BATCH_CHUNKS": "8"}
+    proc = subprocess.run([sys.executable, str(script), str(docs)], env=env, capture_output=True, timeout=300)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
+
+    from conftest import HashingEmbedder
+
+    from kb_app import registry
+    from kb_app.container import Container
+    from kb_app.settings import Settings
+
+    registry.register("embedder", "test-hash", HashingEmbedder)
+    monkeypatch.setenv("KB_EMBEDDER__BACKEND", "test-hash")
+    monkeypatch.setenv("KB_CHUNKING__CHUNK_SIZE", "120")
+    monkeypatch.setenv("KB_INGEST_BATCH_CHUNKS", "8")
+    container = Container(Settings())
+    done_before = {f.name for f in container.open_kb("hr").files() if f.status == "done"}
+    assert 0 < len(done_before) < 12
+    reports = container.ingest("hr", [docs])
+    statuses = {r.name: r.status for r in reports}
+    assert all(statuses[n] == "skipped" for n in done_before)
+    assert all(f.status == "done" for f in container.open_kb("hr").files())
+    assert len(container.open_kb("hr").files()) == 12
+    _consistent(container, "hr")
+    shutil.rmtree(kb_home)
