@@ -25,7 +25,7 @@ _NEW_BLOCK = re.compile(
     r"|[•·●○■□▪◆◇\-–*]\s|第[一二三四五六七八九十百\d]+[章节条部分篇])"
 )
 _PAGE_NUMBER = re.compile(
-    r"^(?:[-–—\s]*\d+[-–—\s]*|第\s*\d+\s*页(?:\s*[/，,]?\s*共\s*\d+\s*页)?|\d+\s*/\s*\d+"
+    r"^(?:[-–—\s]*\d{1,4}[-–—\s]*|第\s*\d+\s*页(?:\s*[/，,]?\s*共\s*\d+\s*页)?|\d+\s*/\s*\d+"
     r"|page\s*\d+(?:\s*(?:of|/)\s*\d+)?)$",
     re.IGNORECASE,
 )
@@ -92,7 +92,7 @@ def join_wrapped_lines(text: str) -> str:
             current = ""
             continue
         current = current + _glue(current, line) + line if current else line
-        next_line = next((later for later in lines[index + 1 : index + 2] if later), "")
+        next_line = lines[index + 1] if index + 1 < len(lines) else ""
         if not next_line or _ends_paragraph(line, next_line, full_width):
             paragraphs.append(current)
             current = ""

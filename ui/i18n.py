@@ -7,7 +7,7 @@ LANGUAGES = {"zh": "中文", "en": "English"}
 
 STRINGS: dict[str, dict[str, str]] = {
     "page_title": {"zh": "本地知识库问答", "en": "Local KB QA"},
-    "title": {"zh": "📚 本地知识库问答", "en": "📚 Local knowledge-base QA"},
+    "title": {"zh": "本地知识库问答", "en": "Local knowledge-base QA"},
     "subtitle": {
         "zh": "完全离线：上传文档，提问，答案附带出处。",
         "en": "Fully offline: upload documents, ask questions, get answers with sources.",
@@ -19,7 +19,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "kb_new_name": {"zh": "名称", "en": "Name"},
     "kb_new_placeholder": {"zh": "例如：员工手册", "en": "e.g. hr-policies"},
     "kb_create": {"zh": "创建", "en": "Create"},
-    "kb_created": {"zh": "已创建并切换到知识库“{name}”。", "en": "Created and opened knowledge base '{name}'."},
+    "kb_created": {
+        "zh": "已创建并切换到知识库“{name}”。",
+        "en": "Created and opened knowledge base '{name}'.",
+    },
     "current_kb": {"zh": "当前知识库：{name}", "en": "Current knowledge base: {name}"},
     "tab_chat": {"zh": "问答", "en": "Chat"},
     "tab_files": {"zh": "文件", "en": "Files"},
@@ -29,7 +32,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "This knowledge base has no documents yet: upload some on the Files tab.",
     },
     "thinking": {"zh": "正在检索并生成答案…", "en": "Searching and writing the answer…"},
-    "not_found": {"zh": "知识库中没有找到相关信息。", "en": "No relevant information was found in the knowledge base."},
+    "not_found": {
+        "zh": "知识库中没有找到相关信息。",
+        "en": "No relevant information was found in the knowledge base.",
+    },
     "closest": {"zh": "最接近的段落：", "en": "Closest passages:"},
     "sources": {"zh": "出处：", "en": "Sources:"},
     "page": {"zh": "第{page}页", "en": "page {page}"},

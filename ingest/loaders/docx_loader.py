@@ -8,9 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from kb_app.ingest.cleaning import remove_control_chars
-
 from kb_app.errors import CorruptDocument, EmptyDocument, EncryptedDocument
+from kb_app.ingest.cleaning import remove_control_chars
 from kb_app.schema import SourceDocument
 
 _HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*(\d)$", re.IGNORECASE)
@@ -137,14 +136,8 @@ def _cell_text(cell: Any) -> str:
 
 def _row_cells(row: Any) -> list[tuple[int, str]]:
     """(grid column, text) per cell; a horizontally merged cell counts once, at its first column."""
-    cells = []
-    previous = None
-    for column, cell in enumerate(row.cells):
-        if previous is not None and cell._tc is previous:
-            continue
-        previous = cell._tc
-        cells.append((column, _cell_text(cell)))
-    return cells
+    cells = list(row.cells)
+    return [(i, _cell_text(c)) for i, c in enumerate(cells) if i == 0 or c._tc is not cells[i - 1]._tc]
 
 
 def _plain(rows: list[list[tuple[int, str]]]) -> list[str]:

@@ -4,7 +4,8 @@ Chinese text files in the wild are UTF-8, UTF-16 (Windows Notepad), GBK/GB18030 
 (Taiwan, Hong Kong). GB18030 accepts almost any byte sequence, so "it decodes" proves nothing;
 charset-normalizer alone often mixes up GBK and Big5 on short texts. We therefore decode strictly with
 each candidate and keep the one whose characters look most like real Chinese: the share of frequently
-used hanzi and CJK punctuation among the non-ASCII characters.
+used hanzi and CJK punctuation among the non-ASCII characters. A file with a few damaged bytes is
+decoded with U+FFFD in their place rather than rejected.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import codecs
 import functools
 import logging
+import re
 
 from kb_app.errors import CorruptDocument
 
@@ -28,6 +30,8 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
 _CHINESE_CANDIDATES = ("gb18030", "big5", "cp950", "big5hkscs")
 _MIN_CHINESE_SCORE = 0.6
 _MAX_NUL_SHARE = 0.01
+_MAX_DAMAGED_SHARE = 0.01
+_CJK_TEXT = re.compile("[\u3400-\u9fff]")
 # Text has tabs and line ends; many other C0 characters mean we are decoding a binary file.
 _MAX_CONTROL_SHARE = 0.05
 _NOT_TEXT = "This file is not a text file (binary content); save it as UTF-8 text and upload again."
@@ -136,6 +140,9 @@ def _decode(data: bytes) -> tuple[str, str]:
     best = _best_chinese(data)
     if best is not None and best[2] >= _MIN_CHINESE_SCORE:
         return best[0], best[1]
+    damaged = _least_damaged(data)
+    if damaged is not None:
+        return damaged
     guess = _charset_normalizer(data)
     if guess is not None:
         logger.debug("encoding guessed by charset-normalizer: %s", guess[1])
@@ -143,3 +150,17 @@ def _decode(data: bytes) -> tuple[str, str]:
     if best is not None:
         return best[0], best[1]
     raise CorruptDocument(_NOT_TEXT)
+
+
+def _least_damaged(data: bytes) -> tuple[str, str] | None:
+    """Chinese text with U+FFFD for a few bad bytes: one broken character must not lose a whole file."""
+    best: tuple[str, str, float] | None = None
+    for encoding in ("utf-8", *_CHINESE_CANDIDATES):
+        text = data.decode(encoding, errors="replace")
+        intact = text.replace("\ufffd", "")
+        if len(text) - len(intact) > _MAX_DAMAGED_SHARE * len(text) or not _CJK_TEXT.search(intact):
+            continue
+        score = chinese_score(intact)
+        if best is None or score > best[2]:
+            best = (text, encoding, score)
+    return None if best is None or best[2] < _MIN_CHINESE_SCORE else (best[0], best[1])

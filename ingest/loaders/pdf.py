@@ -6,9 +6,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from kb_app.ingest.cleaning import join_wrapped_lines, remove_control_chars, strip_repeated_lines
-
 from kb_app.errors import CorruptDocument, EmptyDocument, EncryptedDocument
+from kb_app.ingest.cleaning import join_wrapped_lines, remove_control_chars, strip_repeated_lines
 from kb_app.schema import SourceDocument
 
 logger = logging.getLogger(__name__)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from kb_app.errors import CorruptDocument, EmptyDocument
 from kb_app.ingest.cleaning import remove_control_chars
 from kb_app.ingest.loaders.encoding import decode_bytes
-
-from kb_app.errors import CorruptDocument, EmptyDocument
 from kb_app.schema import SourceDocument
 
-_HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$")
+# CommonMark wants a space after the #s, but Chinese authors often write "##标题".
+_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+|(?=[\u4e00-\u9fff]))(.+?)[ \t]*#*[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")
 
 

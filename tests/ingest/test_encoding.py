@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
-from kb_app.ingest.loaders.encoding import chinese_score, decode_bytes
 
 from kb_app.errors import CorruptDocument
+from kb_app.ingest.loaders.encoding import chinese_score, decode_bytes
 
 ENCODINGS = Path(__file__).resolve().parents[2] / ".." / "shared" / "docs" / "encodings"
 GB_FAMILY = {"gb2312", "gbk", "gb18030"}
@@ -101,3 +101,17 @@ def test_random_bytes_are_not_text() -> None:
     data = bytes(generator.getrandbits(8) for _ in range(4000))
     with pytest.raises(CorruptDocument):
         decode_bytes(data)
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [("北京市政府工作报告。\n", "utf-8"), ("北京市政府工作报告。\n", "gbk"), ("這是繁體中文。\n", "big5")],
+)
+def test_a_few_damaged_bytes_do_not_lose_the_file(text: str, encoding: str) -> None:
+    # A stray byte can shift a double-byte codec out of step until the next ASCII byte (the line end).
+    data = (text * 300).encode(encoding)
+    damaged = data[:901] + b"\xff" + data[901:-1]  # one bad byte inside, one character cut at the end
+    decoded, detected = decode_bytes(damaged)
+    assert codecs.lookup(detected).name == codecs.lookup("gb18030" if encoding == "gbk" else encoding).name
+    assert decoded.count(text) >= 290
+    assert 0 < decoded.count("\ufffd") <= 6

@@ -5,10 +5,14 @@ from __future__ import annotations
 import io
 import itertools
 import re
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+
+from kb_app.errors import CorruptDocument, EmptyDocument, EncryptedDocument, UnsupportedFileType
 from kb_app.ingest.cleaning import (
     collapse_spaced_cjk,
     join_wrapped_lines,
@@ -19,8 +23,6 @@ from kb_app.ingest.loaders import loader_for, supported_extensions
 from kb_app.ingest.loaders.docx_loader import DocxLoader
 from kb_app.ingest.loaders.pdf import PdfLoader
 from kb_app.ingest.loaders.text import MarkdownLoader, TextLoader
-
-from kb_app.errors import CorruptDocument, EmptyDocument, EncryptedDocument, UnsupportedFileType
 from kb_app.protocols import Loader
 
 DOCS = Path(__file__).resolve().parents[2] / ".." / "shared" / "docs"
@@ -141,6 +143,23 @@ def test_loader_for_rejects_unknown_binary_naming_supported_types(tmp_path: Path
         loader_for(sheet)
 
 
+def test_choosing_loaders_imports_no_heavy_library(tmp_path: Path) -> None:
+    code = (
+        "import sys; from pathlib import Path; from kb_app.ingest.loaders import loader_for; "
+        "[loader_for(Path(name)) for name in ('a.pdf', 'b.docx', 'c.md')]; "
+        "import kb_app.ingest.splitters; "
+        "print(sorted({'pypdfium2', 'docx', 'charset_normalizer'} & set(sys.modules)))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_sniffing_a_long_text_file_cut_inside_a_character(tmp_path: Path) -> None:
+    path = tmp_path / "long"
+    path.write_bytes(("中文内容" * 6000).encode("utf-8")[1:])  # starts inside a UTF-8 sequence
+    assert isinstance(loader_for(path), TextLoader)
+
+
 # --- text and markdown ----------------------------------------------------------------------------
 
 
@@ -172,7 +191,7 @@ def test_markdown_sections_carry_heading_paths(tmp_path: Path) -> None:
     path = tmp_path / "doc.md"
     path.write_text(
         "前言文字。\n# 第一章\n概述。\n## 1.1 背景\n背景内容。\n```python\n# 不是标题\n```\n"
-        "### 细节 ###\n细节内容。\n## 1.2 空节\n# 第二章\n结尾。\n",
+        "### 细节 ###\n细节内容。\n## 1.2 空节\n#第二章\n结尾。\n#hashtag 不是标题\n",
         encoding="utf-8",
     )
     documents = MarkdownLoader().load(path, "doc.md")

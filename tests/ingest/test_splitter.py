@@ -6,8 +6,8 @@ from itertools import accumulate, pairwise
 from pathlib import Path
 
 import pytest
-from kb_app.ingest.splitters import ChineseSentenceSplitter, split_chinese_sentences
 
+from kb_app.ingest.splitters import ChineseSentenceSplitter, split_chinese_sentences
 from kb_app.protocols import Splitter
 from kb_app.schema import Chunk, SourceDocument
 
