@@ -90,7 +90,10 @@ class Ingestor:
         self.kb.content_dir.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(self.kb.content_dir / STAGING, ignore_errors=True)  # leftovers of an interrupted run
         self.kb.reconcile()
-        found = list(discover(paths, self.kb.content_dir))
+        found, clashes = _unique(discover(paths, self.kb.content_dir))
+        for path, name in clashes:
+            error = f"another file in this run is also named '{name}'; rename {path} and ingest it again"
+            self._report(FileReport(name=name, status="failed", error=error))
         for path, name in found:
             self._ingest_file(path, name)
         self._flush()
@@ -113,7 +116,9 @@ class Ingestor:
         digest = hashlib.sha256(data).hexdigest()
         existing = self.kb.catalog.get_file(self.kb.kb_id, name)
         if existing is not None and existing.status == "done" and existing.sha256 == digest:
-            self._report(FileReport(name=name, status="skipped", chunks=existing.chunks, pages=existing.pages))
+            self._report(
+                FileReport(name=name, status="skipped", chunks=existing.chunks, pages=existing.pages)
+            )
             return
         in_place = path == (self.kb.content_dir / name).resolve()
         staged = None if in_place else self._stage(data, name)
@@ -141,7 +146,8 @@ class Ingestor:
         size = path.stat().st_size
         if size > self.options.max_file_bytes:
             raise KBError(
-                f"file is {size / 2**20:.0f} MiB, over the {self.options.max_file_bytes / 2**20:.0f} MiB limit "
+                f"file is {size / 2**20:.0f} MiB, over the "
+                f"{self.options.max_file_bytes / 2**20:.0f} MiB limit "
                 "(raise KB_MAX_FILE_MB or split the file)"
             )
         return path.read_bytes()
@@ -153,7 +159,9 @@ class Ingestor:
         target.write_bytes(data)
         return target
 
-    def _fail(self, row: FileRow, existing: FileRow | None, name: str, exc: Exception, staged: Path | None) -> None:
+    def _fail(
+        self, row: FileRow, existing: FileRow | None, name: str, exc: Exception, staged: Path | None
+    ) -> None:
         error = _one_line(exc)
         if staged is not None:
             staged.unlink(missing_ok=True)
@@ -197,6 +205,19 @@ class Ingestor:
         self.kb.remove_files(gone)
         for row in gone:
             self._report(FileReport(name=row.name, status="removed", chunks=row.chunks))
+
+
+def _unique(found: Iterator[tuple[Path, str]]) -> tuple[list[tuple[Path, str]], list[tuple[Path, str]]]:
+    """Split into (files to ingest, name clashes): the same file given twice counts once; a different
+    file that would get a name already taken in this run is a clash (the first one wins)."""
+    names: dict[str, Path] = {}
+    clashes = []
+    for path, name in found:
+        if name not in names:
+            names[name] = path
+        elif names[name] != path:
+            clashes.append((path, name))
+    return [(path, name) for name, path in names.items()], clashes
 
 
 def _one_line(exc: BaseException) -> str:

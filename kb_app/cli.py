@@ -116,13 +116,25 @@ def list_kbs(as_json: JsonOption = False) -> None:
     rows = []
     for kb in container.catalog.list_kbs():
         files = container.catalog.list_files(kb.id)
-        rows.append({"name": kb.name, "files": len(files), "chunks": sum(f.chunks for f in files),
-                     "embedder": kb.embedder_id})
+        rows.append(
+            {
+                "name": kb.name,
+                "files": len(files),
+                "chunks": sum(f.chunks for f in files),
+                "embedder": kb.embedder_id,
+            }
+        )
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False))
         return
-    for r in rows or [{"name": "(no knowledge bases yet: kb ingest --kb NAME PATH)", "files": "", "chunks": "",
-                       "embedder": ""}]:
+    for r in rows or [
+        {
+            "name": "(no knowledge bases yet: kb ingest --kb NAME PATH)",
+            "files": "",
+            "chunks": "",
+            "embedder": "",
+        }
+    ]:
         typer.echo(f"{r['name']}\t{r['files']} files\t{r['chunks']} chunks\t{r['embedder']}")
 
 
@@ -133,18 +145,25 @@ def files(kb: KbOption, as_json: JsonOption = False) -> None:
         rows = _container().open_kb(kb).files()
     except KBError as exc:
         _fail(exc)
-    data = [{"name": f.name, "status": f.status, "error": f.error, "pages": f.pages, "chunks": f.chunks} for f in rows]
+    data = [
+        {"name": f.name, "status": f.status, "error": f.error, "pages": f.pages, "chunks": f.chunks}
+        for f in rows
+    ]
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False))
         return
     for d in data:
-        typer.echo(f"{d['status']:>8}  {d['name']}  pages={d['pages']} chunks={d['chunks']}  {d['error'] or ''}")
+        typer.echo(
+            f"{d['status']:>8}  {d['name']}  pages={d['pages']} chunks={d['chunks']}  {d['error'] or ''}"
+        )
 
 
 @app.command()
 def rm(
     kb: KbOption,
-    file: Annotated[str | None, typer.Argument(help="File name as `kb files` shows it; omit to delete the KB.")] = None,
+    file: Annotated[
+        str | None, typer.Argument(help="File name as `kb files` shows it; omit to delete the KB.")
+    ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Remove a file (its chunks and vectors too) or, without FILE, the whole knowledge base."""
@@ -188,8 +207,19 @@ def ui(port: Annotated[int, typer.Option(help="Port for the web UI.")] = 8501) -
 
     from kb_app.ui import app as ui_app
 
-    command = [sys.executable, "-m", "streamlit", "run", str(Path(ui_app.__file__)), "--server.port", str(port),
-               "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(Path(ui_app.__file__)),
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     raise typer.Exit(subprocess.call(command))
 
 
@@ -227,7 +257,9 @@ def main() -> None:
     """Entry point of the `kb` script."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach a model hub at run time
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    logging.basicConfig(level=os.environ.get("KB_LOG_LEVEL", "WARNING"), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("KB_LOG_LEVEL", "WARNING"), format="%(levelname)s %(name)s: %(message)s"
+    )
     app()
 
 

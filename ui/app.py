@@ -131,7 +131,7 @@ def ingest_uploads(
         with tempfile.TemporaryDirectory(prefix="kb-upload-") as folder:
             paths = components.save_uploads(uploads, Path(folder))
             reports = container.ingest(kb_name, paths, progress=on_report)
-    except KBError as exc:
+    except (KBError, OSError) as exc:  # OSError: disk full, permissions; the message is still useful
         st.error(components.escape_markdown(str(exc)))
         return []
     bar.progress(1.0, text=t("ingest_finished", lang))

@@ -91,17 +91,19 @@ def file_table(rows: Iterable[Any], lang: str) -> list[dict[str, Any]]:
 
 
 def save_uploads(uploads: Sequence[Upload], folder: Path) -> list[Path]:
-    """Write each upload into `folder` under its cleaned base name; returns the paths written.
+    """Write each upload into `folder` under its cleaned base name; returns the paths written, once each.
+
+    Uploads that clean to the same name overwrite each other: the last one wins, as in the KB itself.
 
     Raises:
         InvalidName: when an upload's name has nothing usable left after cleaning.
     """
-    paths = []
+    paths: dict[Path, None] = {}
     for upload in uploads:
         target = folder / clean_relative_name(upload.name).rsplit("/", 1)[-1]
         target.write_bytes(upload.getvalue())
-        paths.append(target)
-    return paths
+        paths[target] = None
+    return list(paths)
 
 
 def render_citations(citations: Sequence[Citation], lang: str) -> None:

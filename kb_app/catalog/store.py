@@ -68,7 +68,8 @@ class Catalog:
         if row is None:
             known = ", ".join(r.name for r in self.list_kbs()) or "none yet"
             raise KnowledgeBaseNotFound(
-                f"Knowledge base '{name}' does not exist (known: {known}). Create it with `kb ingest --kb {name} PATH`."
+                f"Knowledge base '{name}' does not exist (known: {known}). "
+                f"Create it with `kb ingest --kb {name} PATH`."
             )
         return row
 
@@ -129,7 +130,9 @@ class Catalog:
         with self.session() as s:
             return list(s.exec(select(ChunkRow.vector_id).where(ChunkRow.file_id == file_id)))
 
-    def commit_files(self, kb_id: int, done: Sequence[tuple[FileRow, Sequence[Chunk], dict[str, Any]]]) -> None:
+    def commit_files(
+        self, kb_id: int, done: Sequence[tuple[FileRow, Sequence[Chunk], dict[str, Any]]]
+    ) -> None:
         """Replace the chunks of several files and mark them done, in one transaction."""
         with self.session() as s:
             for file_row, chunks, fields in done:
@@ -160,7 +163,9 @@ class Catalog:
             rows = s.exec(
                 select(ChunkRow, FileRow.name)
                 .join(FileRow, col(FileRow.id) == col(ChunkRow.file_id))
-                .where(ChunkRow.kb_id == kb_id, col(ChunkRow.vector_id).in_(list(vector_ids)), ChunkRow.enabled)
+                .where(
+                    ChunkRow.kb_id == kb_id, col(ChunkRow.vector_id).in_(list(vector_ids)), ChunkRow.enabled
+                )
             ).all()
         return {row.vector_id: chunk_from_row(row, name) for row, name in rows}
 
@@ -170,7 +175,7 @@ class Catalog:
             rows = s.exec(
                 select(ChunkRow.vector_id, ChunkRow.text)
                 .where(ChunkRow.kb_id == kb_id, ChunkRow.enabled)
-                .order_by(ChunkRow.vector_id)
+                .order_by(col(ChunkRow.vector_id))
             ).all()
         return [r[0] for r in rows], [r[1] for r in rows]
 
@@ -187,7 +192,9 @@ class Catalog:
     def file_chunks(self, kb_id: int, file_id: int) -> list[Chunk]:
         with self.session() as s:
             name = s.get(FileRow, file_id)
-            rows = s.exec(select(ChunkRow).where(ChunkRow.file_id == file_id).order_by(ChunkRow.ordinal)).all()
+            rows = s.exec(
+                select(ChunkRow).where(ChunkRow.file_id == file_id).order_by(col(ChunkRow.ordinal))
+            ).all()
         return [chunk_from_row(r, name.name if name else "") for r in rows]
 
     def generation(self, kb_id: int) -> int:

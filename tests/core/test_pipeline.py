@@ -45,7 +45,9 @@ def test_ingest_then_skip_unchanged_then_replace_changed(fast_container, tmp_pat
     kb = fast_container.open_kb("hr")
     texts = " ".join(kb.catalog.chunk_texts(kb.kb_id)[1])
     assert "10.0.0.1" in texts and "192.168.8.1" not in texts
-    assert (kb.content_dir / "router.txt").read_text(encoding="utf-8").startswith("星河路由器的默认管理地址改为")
+    assert (
+        (kb.content_dir / "router.txt").read_text(encoding="utf-8").startswith("星河路由器的默认管理地址改为")
+    )
     _consistent(fast_container, "hr")
 
 
@@ -168,8 +170,13 @@ def test_kill_9_mid_ingest_loses_nothing_and_the_next_run_resumes(kb_home, tmp_p
     _write(docs, {f"doc{i:02d}.txt": f"第{i}号文件。" + "内容句子。" * 80 for i in range(12)})
     script = tmp_path / "crash.py"
     script.write_text(CRASHER.format(tests=str(Path(__file__).resolve().parents[1])), encoding="utf-8")
-    env = {**os.environ, "KB_HOME": str(kb_home), "KB_EMBEDDER__BACKEND": "test-hash",
-           "KB_CHUNKING__CHUNK_SIZE": "120", "KB_INGEST_BATCH_CHUNKS": "8"}
+    env = {
+        **os.environ,
+        "KB_HOME": str(kb_home),
+        "KB_EMBEDDER__BACKEND": "test-hash",
+        "KB_CHUNKING__CHUNK_SIZE": "120",
+        "KB_INGEST_BATCH_CHUNKS": "8",
+    }
     proc = subprocess.run([sys.executable, str(script), str(docs)], env=env, capture_output=True, timeout=300)
     assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
 
@@ -193,3 +200,19 @@ def test_kill_9_mid_ingest_loses_nothing_and_the_next_run_resumes(kb_home, tmp_p
     assert len(container.open_kb("hr").files()) == 12
     _consistent(container, "hr")
     shutil.rmtree(kb_home)
+
+
+def test_the_same_file_given_twice_is_ingested_once(fast_container, tmp_path):
+    docs = _write(tmp_path / "docs", {"router.txt": FACTS["router.txt"]})
+    reports = fast_container.ingest("hr", [docs / "router.txt", docs / "router.txt", docs])
+    assert [r.status for r in reports] == ["done"]
+    _consistent(fast_container, "hr")
+
+
+def test_two_files_with_the_same_name_in_one_run_are_reported(fast_container, tmp_path):
+    a = _write(tmp_path / "a", {"same.txt": FACTS["router.txt"]})
+    b = _write(tmp_path / "b", {"same.txt": FACTS["leave.md"]})
+    reports = fast_container.ingest("hr", [a / "same.txt", b / "same.txt"])
+    assert sorted(r.status for r in reports) == ["done", "failed"]
+    failed = next(r for r in reports if r.status == "failed")
+    assert "also named" in failed.error

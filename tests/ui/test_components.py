@@ -90,6 +90,13 @@ def test_save_uploads_keeps_only_a_clean_base_name(tmp_path):
     assert path.parent == tmp_path and path.name == "passwd.txt" and path.read_bytes() == b"data"
 
 
+def test_save_uploads_lists_a_name_twice_only_once(tmp_path):
+    first = SimpleNamespace(name="a.txt", getvalue=lambda: b"old")
+    second = SimpleNamespace(name="dir/a.txt", getvalue=lambda: b"new")
+    (path,) = components.save_uploads([first, second], tmp_path)
+    assert path.read_bytes() == b"new"
+
+
 # -- the app through AppTest ----------------------------------------------------------------------
 class _FixedAnswerGenerator:
     name = "ui-test"

@@ -91,13 +91,18 @@ def server_url(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def page(server_url: str) -> Iterator[object]:
+def chromium() -> Path:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} not found: run `apt-get install chromium` (the setup script installs it)")
+    return CHROMIUM
+
+
+@pytest.fixture
+def page(chromium: Path, server_url: str) -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True)
         page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
         page.set_default_timeout(30_000)
         page.goto(server_url)
