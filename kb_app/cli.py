@@ -217,6 +217,8 @@ def ui(port: Annotated[int, typer.Option(help="Port for the web UI.")] = 8501) -
         str(port),
         "--server.headless",
         "true",
+        "--client.toolbarMode",
+        "viewer",
         "--browser.gatherUsageStats",
         "false",
     ]
