@@ -1,9 +1,9 @@
 """Hybrid retrieval: dense (FAISS) + keyword (BM25 over jieba tokens), fused, on one 0..1 scale.
 
-Ranking and relevance are kept apart on purpose. Ranking fuses the two result lists (reciprocal rank
-fusion by default, which needs no score calibration). Relevance, the number users see and the refusal
-threshold compares against, blends the embedder's calibrated cosine with the BM25 score normalised by the
-query's best possible BM25 score; both parts are 0..1 and higher is better.
+Relevance, the number users see and the refusal threshold compares against, blends the embedder's
+calibrated cosine with the BM25 score normalised by the query's best possible BM25 score; both parts are
+0..1 and higher is better. The default ("weighted") ranks by that same relevance, so the order and the
+scores users see always agree; it beat reciprocal rank fusion on the dev set (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -34,9 +34,9 @@ class RetrievalConfig:
 
     top_k: int = 5
     candidates: int = 50
-    fusion: str = "rrf"
-    dense_weight: float = 0.5
-    rrf_k: int = 60
+    fusion: str = "weighted"
+    dense_weight: float = 0.4
+    rrf_k: int = 20
 
 
 class HybridRetriever:
@@ -47,7 +47,7 @@ class HybridRetriever:
         self.config = config or RetrievalConfig()
         self.calibration: Calibration = getattr(kb.embedder, "calibration", Calibration(0.0, 1.0))
 
-    def gather(self, query: str, fusion: str = "rrf") -> Candidates:
+    def gather(self, query: str, fusion: str = "weighted") -> Candidates:
         """Embed the query and collect dense and keyword candidates (the expensive part of a search)."""
         query_vector = self.kb.embedder.embed_query(query)
         dense = self.kb.store.search(query_vector, self.config.candidates) if fusion != "bm25" else []

@@ -59,9 +59,9 @@ class LLMSettings(BaseModel):
 class RetrievalSettings(BaseModel):
     top_k: int = 5
     candidates: int = 50
-    fusion: str = Field("rrf", description="rrf | weighted | dense | bm25")
-    dense_weight: float = 0.5
-    rrf_k: int = 60
+    fusion: str = Field("weighted", description="weighted | rrf | dense | bm25")
+    dense_weight: float = Field(0.4, description="Share of the dense score in fusion and relevance (0..1).")
+    rrf_k: int = 20
     threshold: float | None = Field(
         None, description="Refuse below this 0..1 relevance; default: the embedder's calibrated value."
     )

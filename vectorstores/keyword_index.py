@@ -134,11 +134,17 @@ class KeywordIndex:
             return None
         vocab = self._retriever.vocab_dict
         # Distinct tokens only: a repeated query word must not push a score past the bound.
-        token_ids = sorted({vocab[t] for t in tokenize_chinese(query) if t in vocab})
+        tokens = set(tokenize_chinese(query))
+        token_ids = sorted({vocab[t] for t in tokens if t in vocab})
         if not token_ids:
             return None
         raw = np.asarray(self._retriever.get_scores_from_ids(token_ids), dtype=np.float64)
-        return raw, float(self._idf[token_ids].sum())
+        # A query word the corpus never uses still counts in the bound, at the idf of an unseen term:
+        # "火星的天气" matching only "天气" must score low, since the KB knows nothing of 火星.
+        n_docs = float(self._retriever.scores["num_docs"])
+        unseen_idf = float(np.log1p((n_docs + 0.5) / 0.5))
+        bound = float(self._idf[token_ids].sum()) + unseen_idf * (len(tokens) - len(token_ids))
+        return raw, bound
 
     def _top(self, raw: np.ndarray, k: int) -> list[tuple[int, float]]:
         k = min(k, raw.size)

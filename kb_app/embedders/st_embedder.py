@@ -46,7 +46,9 @@ class SentenceTransformerEmbedder:
 
     @property
     def dimension(self) -> int:
-        return int(self._load().get_sentence_embedding_dimension())
+        model = self._load()
+        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(getter())
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         return np.asarray(self._load().encode(texts, batch_size=self._batch_size, normalize_embeddings=True))

@@ -97,6 +97,13 @@ def test_repeating_a_query_word_does_not_inflate_scores(index: KeywordIndex) -> 
     assert index.search("熊猫 熊猫 熊猫 竹子", 3) == index.search("熊猫 竹子", 3)
 
 
+def test_query_words_unknown_to_the_corpus_lower_the_score(index: KeywordIndex) -> None:
+    known = index.search("熊猫 竹子", 1)
+    with_unknown = index.search("熊猫 竹子 磁暴线圈", 1)
+    assert known[0][0] == with_unknown[0][0]
+    assert with_unknown[0][1] < 0.7 * known[0][1]
+
+
 def test_queries_without_known_words_return_nothing(index: KeywordIndex) -> None:
     assert index.search("量子纠缠", 5) == []
     assert index.search("的 了 是？", 5) == []
