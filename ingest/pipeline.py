@@ -11,10 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import multiprocessing
 import os
 import shutil
+import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +28,7 @@ import numpy as np
 
 from kb_app.catalog.tables import FileRow
 from kb_app.errors import KBError
-from kb_app.ingest.loaders import loader_for
+from kb_app.ingest.parsing import Limits, ParseResult, parse_file
 from kb_app.knowledge_base import KnowledgeBase
 from kb_app.names import clean_relative_name
 from kb_app.protocols import Splitter
@@ -43,12 +49,24 @@ class _Pending:
 
 
 @dataclass
+class _Job:
+    row: FileRow
+    existing: FileRow | None
+    name: str
+    parse_path: Path
+    staged: Path | None
+    fields: dict[str, Any]
+
+
+@dataclass
 class IngestOptions:
     """How one ingest run behaves."""
 
     sync: bool = False
     batch_chunks: int = 256
     max_file_bytes: int = 200 * 1024 * 1024
+    workers: int = 2
+    limits: Limits = field(default_factory=Limits)
 
 
 def discover(paths: Sequence[Path], content_dir: Path) -> Iterator[tuple[Path, str]]:
@@ -83,6 +101,7 @@ class Ingestor:
         self._pending: list[_Pending] = []
         self._reports: list[FileReport] = []
         self._progress: ProgressCallback | None = None
+        self._digests: dict[str, str] = {}
 
     def run(self, paths: Sequence[Path], progress: ProgressCallback | None = None) -> list[FileReport]:
         """Ingest `paths`; returns one report per file (and per file removed by --sync)."""
@@ -94,8 +113,9 @@ class Ingestor:
         for path, name in clashes:
             error = f"another file in this run is also named '{name}'; rename {path} and ingest it again"
             self._report(FileReport(name=name, status="failed", error=error))
-        for path, name in found:
-            self._ingest_file(path, name)
+        jobs = [job for path, name in found if (job := self._prepare(path, name)) is not None]
+        for job, result in self._parse_all(jobs):
+            self._accept(job, result)
         self._flush()
         if self.options.sync:
             self._sync(paths, {p for p, _ in found})
@@ -106,39 +126,92 @@ class Ingestor:
         if self._progress is not None:
             self._progress(report)
 
-    def _ingest_file(self, path: Path, raw_name: str) -> None:
+    def _prepare(self, path: Path, raw_name: str) -> _Job | None:
+        """Read, hash and stage one file; None when there is nothing to parse (skipped or failed)."""
         try:
             name = clean_relative_name(raw_name)
             data = self._read(path)
         except (KBError, OSError) as exc:
             self._report(FileReport(name=raw_name, status="failed", error=_one_line(exc)))
-            return
+            return None
         digest = hashlib.sha256(data).hexdigest()
         existing = self.kb.catalog.get_file(self.kb.kb_id, name)
         if existing is not None and existing.status == "done" and existing.sha256 == digest:
             self._report(
                 FileReport(name=name, status="skipped", chunks=existing.chunks, pages=existing.pages)
             )
-            return
+            return None
+        twin = self._same_content(digest, name)
+        if twin is not None:
+            self._report(
+                FileReport(name=name, status="skipped", error=f"same content as '{twin}' (not indexed twice)")
+            )
+            return None
         in_place = path == (self.kb.content_dir / name).resolve()
         staged = None if in_place else self._stage(data, name)
         fields: dict[str, Any] = {"origin": str(path), "sha256": digest, "size": len(data)}
         if existing is None or existing.status != "done":
-            row = self.kb.catalog.upsert_file(self.kb.kb_id, name, status="parsing", error=None, **fields)
+            row = self.kb.catalog.upsert_file(self.kb.kb_id, name, status="queued", error=None, **fields)
         else:
             row = existing  # keep the previous version searchable until the new one commits
-        try:
-            documents = loader_for(staged or path).load(staged or path, name)
-            chunks = self.splitter.split(self.kb.name, documents)
-            if not chunks:
-                raise KBError("no text found to index (is the file empty or only images?)")
-        except (KBError, OSError) as exc:
-            self._fail(row, existing, name, exc, staged)
+        return _Job(row, existing, name, staged or path, staged, fields)
+
+    def _same_content(self, digest: str, name: str) -> str | None:
+        """Another file of this KB (done, or earlier in this run) with identical bytes."""
+        if digest in self._digests and self._digests[digest] != name:
+            return self._digests[digest]
+        self._digests.setdefault(digest, name)
+        twin = self.kb.catalog.find_file_by_hash(self.kb.kb_id, digest)
+        if twin is None or twin.name == name or (twin.origin and not Path(twin.origin).exists()):
+            return None  # no twin, or the twin was moved/renamed away: index this one
+        return twin.name
+
+    def _parse_all(self, jobs: list[_Job]) -> Iterator[tuple[_Job, ParseResult | Exception]]:
+        """Parse jobs in order, in worker processes when there are several files and workers allowed."""
+        args = (self.kb.name, self.splitter, self.options.limits)
+        if self.options.workers <= 1 or len(jobs) < 2:
+            for job in jobs:
+                yield job, _parse_or_error(job.parse_path, job.name, *args)
             return
-        for key, value in fields.items():
-            setattr(row, key, value)
-        pages = max((d.page for d in documents if d.page is not None), default=None)
-        self._pending.append(_Pending(row, chunks, pages, staged))
+        yielded: set[int] = set()
+        try:
+            for job, result in self._parse_in_workers(jobs, args):
+                yielded.add(id(job))
+                yield job, result
+        except BrokenProcessPool:
+            log.warning(
+                "Parser processes could not start (a script that ingests needs an "
+                "`if __name__ == '__main__':` guard); parsing in this process instead."
+            )
+            for job in jobs:
+                if id(job) not in yielded:
+                    yield job, _parse_or_error(job.parse_path, job.name, *args)
+
+    def _parse_in_workers(
+        self, jobs: list[_Job], args: tuple[str, Splitter, Limits]
+    ) -> Iterator[tuple[_Job, ParseResult | Exception]]:
+        context = multiprocessing.get_context("spawn")  # never fork a process that holds model threads
+        with ProcessPoolExecutor(
+            self.options.workers, mp_context=context, initializer=_exit_with_parent, initargs=(os.getpid(),)
+        ) as pool:
+            window = self.options.workers * 4  # bounded read-ahead keeps memory flat on huge runs
+            futures: deque[tuple[_Job, Future[ParseResult | Exception]]] = deque()
+            for job in jobs:
+                futures.append((job, pool.submit(_parse_or_error, job.parse_path, job.name, *args)))
+                if len(futures) >= window:
+                    done_job, future = futures.popleft()
+                    yield done_job, future.result()
+            while futures:
+                done_job, future = futures.popleft()
+                yield done_job, future.result()
+
+    def _accept(self, job: _Job, result: ParseResult | Exception) -> None:
+        if isinstance(result, Exception):
+            self._fail(job.row, job.existing, job.name, result, job.staged)
+            return
+        for key, value in job.fields.items():
+            setattr(job.row, key, value)
+        self._pending.append(_Pending(job.row, result.chunks, result.pages, job.staged))
         if sum(len(p.chunks) for p in self._pending) >= self.options.batch_chunks:
             self._flush()
 
@@ -218,6 +291,30 @@ def _unique(found: Iterator[tuple[Path, str]]) -> tuple[list[tuple[Path, str]], 
         elif names[name] != path:
             clashes.append((path, name))
     return [(path, name) for name, path in names.items()], clashes
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Worker initializer: if the ingesting process dies (kill -9), its parser workers go too."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
+
+
+def _parse_or_error(
+    path: Path, name: str, kb_name: str, splitter: Splitter, limits: Limits
+) -> ParseResult | Exception:
+    """Worker entry point: a parse failure comes back as a value so one bad file never stops the pool."""
+    try:
+        return parse_file(path, name, kb_name, splitter, limits)
+    except (KBError, OSError) as exc:
+        return KBError(_one_line(exc))
+    except Exception as exc:  # a parser bug on a hostile file must not take the whole run down
+        log.exception("Parser crashed on %s", name)
+        return KBError(f"could not parse this file ({type(exc).__name__}: {_one_line(exc)})")
 
 
 def _one_line(exc: BaseException) -> str:

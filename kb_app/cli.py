@@ -159,6 +159,34 @@ def files(kb: KbOption, as_json: JsonOption = False) -> None:
 
 
 @app.command()
+def chunks(
+    kb: KbOption,
+    file: Annotated[str, typer.Argument(help="File name as `kb files` shows it.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Show a file's chunks with their page numbers and headings, as retrieval sees them."""
+    try:
+        base = _container().open_kb(kb)
+        row = base.catalog.get_file(base.kb_id, file)
+        if row is None or row.id is None:
+            raise KBError(f"No file '{file}' in '{base.name}'. See `kb files --kb {base.name}`.")
+        items = base.catalog.file_chunks(base.kb_id, row.id)
+    except KBError as exc:
+        _fail(exc)
+    if as_json:
+        data = [
+            {"chunk_id": c.chunk_id, "page": c.page, "heading_path": list(c.heading_path), "text": c.text}
+            for c in items
+        ]
+        typer.echo(json.dumps(data, ensure_ascii=False))
+        return
+    for i, c in enumerate(items, 1):
+        where = (f"第{c.page}页 " if c.page else "") + " > ".join(c.heading_path)
+        typer.echo(f"--- [{i}/{len(items)}] {where}".rstrip())
+        typer.echo(c.text)
+
+
+@app.command()
 def rm(
     kb: KbOption,
     file: Annotated[

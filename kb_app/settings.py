@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     max_question_chars: int = 2000
     max_file_mb: int = 200
     ingest_batch_chunks: int = Field(256, description="Chunks embedded and committed together.")
+    ingest_workers: int = Field(2, description="Parser processes; 1 parses in the main process.")
+    ingest_max_pages: int = Field(5000, description="Longer PDFs are refused with a clear error.")
+    ingest_max_unpacked_mb: int = Field(1024, description="Office files unpacking to more are refused.")
 
     @classmethod
     def settings_customise_sources(

@@ -139,10 +139,10 @@ class KeywordIndex:
         if not token_ids:
             return None
         raw = np.asarray(self._retriever.get_scores_from_ids(token_ids), dtype=np.float64)
-        # A query word the corpus never uses still counts in the bound, at the idf of an unseen term:
-        # "火星的天气" matching only "天气" must score low, since the KB knows nothing of 火星.
+        # A query word the corpus never uses still counts in the bound, weighted like the rarest word it
+        # does use: "火星的天气" matching only "天气" must score low, since the KB knows nothing of 火星.
         n_docs = float(self._retriever.scores["num_docs"])
-        unseen_idf = float(np.log1p((n_docs + 0.5) / 0.5))
+        unseen_idf = float(np.log1p((n_docs - 0.5) / 1.5))
         bound = float(self._idf[token_ids].sum()) + unseen_idf * (len(tokens) - len(token_ids))
         return raw, bound
 

@@ -126,6 +126,15 @@ class Catalog:
             s.refresh(row)
             return row
 
+    def find_file_by_hash(self, kb_id: int, sha256: str) -> FileRow | None:
+        """A done file of this KB with these exact bytes, if any (content dedupe)."""
+        with self.session() as s:
+            return s.exec(
+                select(FileRow).where(
+                    FileRow.kb_id == kb_id, FileRow.sha256 == sha256, FileRow.status == "done"
+                )
+            ).first()
+
     def vector_ids_of_file(self, file_id: int) -> list[int]:
         with self.session() as s:
             return list(s.exec(select(ChunkRow.vector_id).where(ChunkRow.file_id == file_id)))

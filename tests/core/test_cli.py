@@ -59,6 +59,9 @@ def test_ingest_list_files_rm_round_trip(cli_env):
         "router.txt": "done",
     }
     assert all(set(f) == {"name", "status", "error", "pages", "chunks"} for f in files)
+    shown = runner.invoke(app, ["chunks", "--kb", "docs", "router.txt"])
+    assert shown.exit_code == 0 and "192.168.8.1" in shown.output and "[1/1]" in shown.output
+    assert runner.invoke(app, ["chunks", "--kb", "docs", "nope.txt"]).exit_code == 2
     assert runner.invoke(app, ["rm", "--kb", "docs", "router.txt"]).exit_code == 0
     files = json.loads(runner.invoke(app, ["files", "--kb", "docs", "--json"]).output)
     assert "router.txt" not in {f["name"] for f in files}

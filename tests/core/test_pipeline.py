@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import SHARED_DOCS
 
 from kb_app.errors import InvalidName
 
@@ -160,7 +161,8 @@ CRASHER = textwrap.dedent(
             self.kb.catalog.commit_files = lambda *a, **k: os.kill(os.getpid(), 9)
         real_commit(self)
     pipeline.Ingestor._flush = flush_then_die
-    Container().ingest("hr", [sys.argv[1]])
+    if __name__ == "__main__":
+        Container().ingest("hr", [sys.argv[1]])
     """
 )
 
@@ -216,3 +218,43 @@ def test_two_files_with_the_same_name_in_one_run_are_reported(fast_container, tm
     assert sorted(r.status for r in reports) == ["done", "failed"]
     failed = next(r for r in reports if r.status == "failed")
     assert "also named" in failed.error
+
+
+def test_parsing_in_worker_processes_gives_the_same_chunks(fast_container, tmp_path, monkeypatch):
+    docs = _write(
+        tmp_path / "docs", {f"f{i}.txt": f"第{i}份文件。" + "这是一个句子。" * 60 for i in range(5)}
+    )
+    (docs / "bad.pdf").write_bytes(b"%PDF-1.4 broken")
+    inline = fast_container.ingest("inline", [docs])
+    fast_container.settings.ingest_workers = 2
+    pooled = fast_container.ingest("pooled", [docs])
+    assert [(r.name, r.status, r.chunks) for r in inline] == [(r.name, r.status, r.chunks) for r in pooled]
+    texts = [
+        fast_container.catalog.chunk_texts(fast_container.open_kb(n).kb_id)[1] for n in ("inline", "pooled")
+    ]
+    assert sorted(texts[0]) == sorted(texts[1])
+    _consistent(fast_container, "pooled")
+
+
+def test_identical_content_under_another_name_is_not_indexed_twice(fast_container, tmp_path):
+    docs = _write(tmp_path / "docs", {"a.txt": FACTS["router.txt"], "copy of a.txt": FACTS["router.txt"]})
+    reports = {r.name: r for r in fast_container.ingest("hr", [docs])}
+    assert reports["a.txt"].status == "done"
+    assert reports["copy of a.txt"].status == "skipped" and "same content" in reports["copy of a.txt"].error
+    assert fast_container.open_kb("hr").store.count() == reports["a.txt"].chunks
+
+
+def test_zip_bombs_and_overlong_pdfs_are_refused(fast_container, tmp_path):
+    import zipfile
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    with zipfile.ZipFile(docs / "bomb.docx", "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("word/document.xml", b"\x00" * (3 * 2**20))
+    pdf = SHARED_DOCS / "llm-cookbook" / "2024年北京市政府工作报告.pdf"
+    shutil.copy(pdf, docs / "report.pdf")
+    fast_container.settings.ingest_max_unpacked_mb = 1
+    fast_container.settings.ingest_max_pages = 10
+    reports = {r.name: r for r in fast_container.ingest("hr", [docs])}
+    assert reports["bomb.docx"].status == "failed" and "zip bomb" in reports["bomb.docx"].error
+    assert reports["report.pdf"].status == "failed" and "13 pages" in reports["report.pdf"].error

@@ -49,7 +49,7 @@ def test_model_refusal_is_reported_as_refused(hr):
 
 def test_stream_yields_pieces_then_the_final_answer(hr):
     hr.generator.enqueue("员工每年享有十五天带薪年假。")
-    events = list(hr.qa("hr").stream("每年有多少天年假？"))
+    events = list(hr.qa("hr").stream("员工的带薪年假有几天？"))
     pieces = [e.text for e in events if e.text]
     assert len(pieces) > 1 and "".join(pieces) == "员工每年享有十五天带薪年假。"
     final = events[-1].answer

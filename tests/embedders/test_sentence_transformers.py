@@ -24,8 +24,14 @@ def build_tiny_model(directory: Path) -> Path:
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(set(TEXT.lower()) - {" "})]
     (directory / "vocab.txt").write_text("\n".join(vocab), encoding="utf-8")
     BertTokenizerFast(vocab_file=str(directory / "vocab.txt")).save_pretrained(directory)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=128)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
     BertModel(config).save_pretrained(directory)
     word = models.Transformer(str(directory), max_seq_length=64)
     pooling = models.Pooling(config.hidden_size, pooling_mode="mean")

@@ -1,0 +1,77 @@
+"""Parsing one file into chunks: the part of ingestion that runs in worker processes.
+
+Everything here is a plain function of picklable inputs so that `ProcessPoolExecutor` can run it; the
+main process keeps the catalog, the embedder and the index.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from kb_app.errors import CorruptDocument, EmptyDocument, KBError
+from kb_app.ingest.loaders import loader_for
+from kb_app.protocols import Splitter
+from kb_app.schema import Chunk
+
+_OFFICE_ZIPS = {".docx", ".xlsx", ".xlsm", ".pptx"}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-file limits; each breach is a clear per-file error, never a hang or an out-of-memory."""
+
+    max_pages: int = 5000
+    max_unpacked_bytes: int = 1024 * 2**20
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    chunks: list[Chunk]
+    pages: int | None
+
+
+def check_limits(path: Path, limits: Limits) -> None:
+    """Refuse zip bombs and over-long PDFs before a parser spends minutes on them."""
+    suffix = path.suffix.lower()
+    if suffix in _OFFICE_ZIPS and zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+        if unpacked > limits.max_unpacked_bytes:
+            raise CorruptDocument(
+                f"unpacks to {unpacked / 2**20:.0f} MiB (limit {limits.max_unpacked_bytes / 2**20:.0f} MiB): "
+                "it looks like a zip bomb; open and re-save it, or raise KB_INGEST_MAX_UNPACKED_MB"
+            )
+    if suffix == ".pdf":
+        pages = pdf_page_count(path)
+        if pages is not None and pages > limits.max_pages:
+            raise KBError(
+                f"has {pages} pages, over the {limits.max_pages}-page limit; "
+                "split it or raise KB_INGEST_MAX_PAGES"
+            )
+
+
+def pdf_page_count(path: Path) -> int | None:
+    """Page count without parsing text; None when the file cannot be opened (the loader says why)."""
+    import pypdfium2
+
+    try:
+        pdf = pypdfium2.PdfDocument(str(path))
+    except pypdfium2.PdfiumError:
+        return None
+    try:
+        return len(pdf)
+    finally:
+        pdf.close()
+
+
+def parse_file(path: Path, name: str, kb_name: str, splitter: Splitter, limits: Limits) -> ParseResult:
+    """Load and split one file. Raises a KBError subclass with a one-line, actionable message."""
+    check_limits(path, limits)
+    documents = loader_for(path).load(path, name)
+    chunks = splitter.split(kb_name, documents)
+    if not chunks:
+        raise EmptyDocument("no text found to index (is the file empty, or only images?)")
+    pages = max((d.page for d in documents if d.page is not None), default=None)
+    return ParseResult(chunks, pages)
