@@ -258,3 +258,15 @@ def test_zip_bombs_and_overlong_pdfs_are_refused(fast_container, tmp_path):
     reports = {r.name: r for r in fast_container.ingest("hr", [docs])}
     assert reports["bomb.docx"].status == "failed" and "zip bomb" in reports["bomb.docx"].error
     assert reports["report.pdf"].status == "failed" and "13 pages" in reports["report.pdf"].error
+
+
+def test_unchanged_reingest_makes_no_embedding_calls(fast_container, tmp_path):
+    docs = _write(tmp_path / "docs", {f"n{i:03d}.txt": f"第{i}号通知：请按时提交材料。" for i in range(150)})
+    fast_container.ingest("notes", [docs])
+    kb = fast_container.open_kb("notes")
+    calls = []
+    real = kb.embedder.embed_documents
+    kb.embedder.embed_documents = lambda texts: calls.append(len(texts)) or real(texts)
+    reports = fast_container.ingest("notes", [docs])
+    assert {r.status for r in reports} == {"skipped"} and len(reports) == 150
+    assert calls == []
