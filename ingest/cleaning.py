@@ -30,7 +30,10 @@ _PAGE_NUMBER = re.compile(
     re.IGNORECASE,
 )
 _SPACED_CJK = re.compile(f"(?<=[{_CJK_CHARS}]) (?=[{_CJK_CHARS}])")
+_SPACES_BETWEEN_CJK = re.compile(f"(?<=[{_CJK_CHARS}])[ \t]+(?=[{_CJK_CHARS}])")
+_LINE_BREAK_BETWEEN_CJK = re.compile(f"(?<=[{_CJK_CHARS}])[ \t]*\r?\n\\s*(?=[{_CJK_CHARS}])")
 _EDGE_LINES = 3
+_WRAP_REMNANT = re.compile(f"^[{_CJK_CHARS}]{{1,2}}[，。、；：！？）」』”]?$")
 _SHORT_LINE = 0.7
 _MIN_LINES_FOR_WIDTH = 4
 
@@ -55,6 +58,20 @@ def collapse_spaced_cjk(line: str) -> str:
     return line
 
 
+def remove_cjk_spaces(text: str) -> str:
+    """Drop all spaces between two CJK characters: OCR engines put one between every recognised hanzi."""
+    return _SPACES_BETWEEN_CJK.sub("", text)
+
+
+def join_cjk_line_breaks(text: str) -> str:
+    """Remove line breaks (and the indentation around them) between two CJK characters.
+
+    HTML source wraps long Chinese lines; a browser shows no gap there, but parsers that collapse
+    whitespace would turn each break into a space inside a word.
+    """
+    return _LINE_BREAK_BETWEEN_CJK.sub("", text)
+
+
 def _width(line: str) -> int:
     return sum(2 if is_cjk(char) else 1 for char in line)
 
@@ -62,7 +79,25 @@ def _width(line: str) -> int:
 def _ends_paragraph(line: str, next_line: str, full_width: float | None) -> bool:
     if _SENTENCE_END.search(line) or _NEW_BLOCK.match(next_line):
         return True
-    return full_width is not None and _width(line) < _SHORT_LINE * full_width
+    if is_cjk(line[-1]) and _WRAP_REMNANT.match(next_line):
+        return False  # "人工智能研" + "究": a word cut by a narrow table cell or figure label
+    short = full_width is not None and _width(line) < _SHORT_LINE * full_width
+    # A short line can still be a wrap: PDF text layers split lines at links and font changes
+    # ("安德烈亚斯·卡普" + "兰和…"). Trust the line break only where it does not cut a word in two.
+    return short and not (is_cjk(line[-1]) and is_cjk(next_line[0]) and cuts_a_word(line, next_line))
+
+
+def cuts_a_word(left: str, right: str) -> bool:
+    """Whether jieba reads the end of `left` and the start of `right` as one word across the break."""
+    import jieba
+
+    head, tail = left[-4:], right[:4]
+    position = 0
+    for word in jieba.lcut(head + tail):
+        if position < len(head) < position + len(word):
+            return True
+        position += len(word)
+    return False
 
 
 def _glue(left: str, right: str) -> str:

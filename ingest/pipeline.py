@@ -169,6 +169,9 @@ class Ingestor:
     def _parse_all(self, jobs: list[_Job]) -> Iterator[tuple[_Job, ParseResult | Exception]]:
         """Parse jobs in order, in worker processes when there are several files and workers allowed."""
         args = (self.kb.name, self.splitter, self.options.limits)
+        for job in jobs:
+            if job.existing is None or job.existing.status != "done":
+                self.kb.catalog.upsert_file(self.kb.kb_id, job.name, status="parsing")
         if self.options.workers <= 1 or len(jobs) < 2:
             for job in jobs:
                 yield job, _parse_or_error(job.parse_path, job.name, *args)

@@ -49,7 +49,14 @@ def _fail(exc: Exception) -> None:
 @app.command()
 def ingest(
     kb: KbOption,
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders to add (pdf, docx, txt, md).")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Files or folders to add: pdf (scanned pages OCRed), docx, pptx, xlsx/xls/csv "
+            "(question/answer sheets become FAQ pairs), html, md, txt (GBK/Big5 detected), json/jsonl, "
+            "png/jpg (OCR)."
+        ),
+    ],
     sync: Annotated[
         bool, typer.Option("--sync", help="Also remove files that disappeared from the given folders.")
     ] = False,

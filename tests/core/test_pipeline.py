@@ -270,3 +270,15 @@ def test_unchanged_reingest_makes_no_embedding_calls(fast_container, tmp_path):
     reports = fast_container.ingest("notes", [docs])
     assert {r.status for r in reports} == {"skipped"} and len(reports) == 150
     assert calls == []
+
+
+def test_files_over_the_size_limit_fail_clearly_and_change_nothing(fast_container, tmp_path):
+    docs = _write(tmp_path / "docs", FACTS)
+    fast_container.ingest("hr", [docs])
+    before = fast_container.open_kb("hr").store.count()
+    (docs / "huge.txt").write_text("大" * (2 * 2**20), encoding="utf-8")
+    fast_container.settings.max_file_mb = 1
+    reports = {r.name: r for r in fast_container.ingest("hr", [docs])}
+    assert reports["huge.txt"].status == "failed" and "KB_MAX_FILE_MB" in reports["huge.txt"].error
+    assert fast_container.open_kb("hr").store.count() == before
+    _consistent(fast_container, "hr")

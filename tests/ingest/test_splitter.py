@@ -151,3 +151,21 @@ def test_whitespace_only_documents_give_no_chunks() -> None:
 def test_invalid_sizes_are_rejected(chunk_size: int, chunk_overlap: int) -> None:
     with pytest.raises(ValueError):
         ChineseSentenceSplitter(chunk_size, chunk_overlap)
+
+
+def test_atomic_documents_are_one_chunk_never_split_nor_merged() -> None:
+    long_answer = "这是一个很长的答案，包含很多句子。" * 50  # 850 characters, far over chunk_size
+    pair = f"  问：怎么办？\n答：{long_answer}\n"
+    documents = [
+        SourceDocument(text=pair, source="faq.xlsx", metadata={"atomic": True}),
+        SourceDocument(text="短行一。", source="faq.xlsx", metadata={"atomic": True}),
+        SourceDocument(text="短行二。", source="faq.xlsx", metadata={"atomic": True}),
+        SourceDocument(text=long_answer, source="faq.xlsx", metadata={"atomic": False}),
+        SourceDocument(text=" \n ", source="faq.xlsx", metadata={"atomic": True}),
+    ]
+    chunks = ChineseSentenceSplitter(chunk_size=100, chunk_overlap=20).split("kb", documents)
+    assert chunks[0].text == f"问：怎么办？\n答：{long_answer}"
+    assert (chunks[0].char_start, chunks[0].char_end) == (2, 2 + len(chunks[0].text))
+    assert [c.text for c in chunks[1:3]] == ["短行一。", "短行二。"]
+    assert len(chunks) > 4 and all(len(c.text) <= 100 for c in chunks[3:])  # not atomic: split as usual
+    assert [c.ordinal for c in chunks] == list(range(len(chunks)))
