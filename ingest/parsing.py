@@ -7,8 +7,10 @@ main process keeps the catalog, the embedder and the index.
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kb_app.errors import CorruptDocument, EmptyDocument, KBError
 from kb_app.ingest.loaders import loader_for
@@ -66,10 +68,26 @@ def pdf_page_count(path: Path) -> int | None:
         pdf.close()
 
 
-def parse_file(path: Path, name: str, kb_name: str, splitter: Splitter, limits: Limits) -> ParseResult:
-    """Load and split one file. Raises a KBError subclass with a one-line, actionable message."""
+def _page_reporter(pages: Any, name: str) -> Callable[[int, int], None]:
+    if callable(pages):
+        return lambda done, total: pages(name, done, total)
+    return lambda done, total: pages.put((name, done, total))
+
+
+def parse_file(
+    path: Path, name: str, kb_name: str, splitter: Splitter, limits: Limits, pages: Any = None
+) -> ParseResult:
+    """Load and split one file. Raises a KBError subclass with a one-line, actionable message.
+
+    Args:
+        pages: Optional page-progress sink for slow, page-by-page work (OCR): a callable taking
+            (name, done, total), or a queue (works across processes) that receives those tuples.
+    """
     check_limits(path, limits)
-    documents = loader_for(path).load(path, name)
+    loader = loader_for(path)
+    if pages is not None and hasattr(loader, "on_page"):
+        loader.on_page = _page_reporter(pages, name)
+    documents = loader.load(path, name)
     chunks = splitter.split(kb_name, documents)
     if not chunks:
         raise EmptyDocument("no text found to index (is the file empty, or only images?)")

@@ -9,6 +9,7 @@ Files not marked done are simply processed again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import multiprocessing
@@ -37,6 +38,7 @@ from kb_app.schema import Chunk, FileReport
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[FileReport], None]
+PageCallback = Callable[[str, int, int], None]
 STAGING = ".staging"
 
 
@@ -102,10 +104,22 @@ class Ingestor:
         self._reports: list[FileReport] = []
         self._progress: ProgressCallback | None = None
         self._digests: dict[str, str] = {}
+        self._pages: PageCallback | None = None
 
-    def run(self, paths: Sequence[Path], progress: ProgressCallback | None = None) -> list[FileReport]:
-        """Ingest `paths`; returns one report per file (and per file removed by --sync)."""
+    def run(
+        self,
+        paths: Sequence[Path],
+        progress: ProgressCallback | None = None,
+        pages: PageCallback | None = None,
+    ) -> list[FileReport]:
+        """Ingest `paths`; returns one report per file (and per file removed by --sync).
+
+        Args:
+            progress: Called with each file's report as soon as it is final.
+            pages: Called as (file name, pages done, pages total) during slow page-by-page work (OCR).
+        """
         self._progress = progress
+        self._pages = pages
         self.kb.content_dir.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(self.kb.content_dir / STAGING, ignore_errors=True)  # leftovers of an interrupted run
         self.kb.reconcile()
@@ -174,7 +188,7 @@ class Ingestor:
                 self.kb.catalog.upsert_file(self.kb.kb_id, job.name, status="parsing")
         if self.options.workers <= 1 or len(jobs) < 2:
             for job in jobs:
-                yield job, _parse_or_error(job.parse_path, job.name, *args)
+                yield job, _parse_or_error(job.parse_path, job.name, *args, self._pages)
             return
         yielded: set[int] = set()
         try:
@@ -188,25 +202,44 @@ class Ingestor:
             )
             for job in jobs:
                 if id(job) not in yielded:
-                    yield job, _parse_or_error(job.parse_path, job.name, *args)
+                    yield job, _parse_or_error(job.parse_path, job.name, *args, self._pages)
 
     def _parse_in_workers(
         self, jobs: list[_Job], args: tuple[str, Splitter, Limits]
     ) -> Iterator[tuple[_Job, ParseResult | Exception]]:
         context = multiprocessing.get_context("spawn")  # never fork a process that holds model threads
-        with ProcessPoolExecutor(
-            self.options.workers, mp_context=context, initializer=_exit_with_parent, initargs=(os.getpid(),)
-        ) as pool:
+        with contextlib.ExitStack() as stack:
+            pool = stack.enter_context(
+                ProcessPoolExecutor(
+                    self.options.workers,
+                    mp_context=context,
+                    initializer=_exit_with_parent,
+                    initargs=(os.getpid(),),
+                )
+            )
+            # Page progress crosses the process boundary through a manager queue, only when asked for.
+            queue = stack.enter_context(context.Manager()).Queue() if self._pages else None
             window = self.options.workers * 4  # bounded read-ahead keeps memory flat on huge runs
             futures: deque[tuple[_Job, Future[ParseResult | Exception]]] = deque()
             for job in jobs:
-                futures.append((job, pool.submit(_parse_or_error, job.parse_path, job.name, *args)))
+                futures.append((job, pool.submit(_parse_or_error, job.parse_path, job.name, *args, queue)))
                 if len(futures) >= window:
                     done_job, future = futures.popleft()
-                    yield done_job, future.result()
+                    yield done_job, self._await(future, queue)
             while futures:
                 done_job, future = futures.popleft()
-                yield done_job, future.result()
+                yield done_job, self._await(future, queue)
+
+    def _await(self, future: Future[ParseResult | Exception], queue: Any) -> ParseResult | Exception:
+        """Wait for one parse, passing page progress from the workers on while it runs."""
+        while True:
+            try:
+                return future.result(timeout=0.3)
+            except TimeoutError:
+                pass
+            finally:
+                while queue is not None and self._pages is not None and not queue.empty():
+                    self._pages(*queue.get())
 
     def _accept(self, job: _Job, result: ParseResult | Exception) -> None:
         if isinstance(result, Exception):
@@ -308,11 +341,11 @@ def _exit_with_parent(parent_pid: int) -> None:
 
 
 def _parse_or_error(
-    path: Path, name: str, kb_name: str, splitter: Splitter, limits: Limits
+    path: Path, name: str, kb_name: str, splitter: Splitter, limits: Limits, pages: Any = None
 ) -> ParseResult | Exception:
     """Worker entry point: a parse failure comes back as a value so one bad file never stops the pool."""
     try:
-        return parse_file(path, name, kb_name, splitter, limits)
+        return parse_file(path, name, kb_name, splitter, limits, pages)
     except (KBError, OSError) as exc:
         return KBError(_one_line(exc))
     except Exception as exc:  # a parser bug on a hostile file must not take the whole run down

@@ -77,7 +77,10 @@ def ingest(
                 detail = report.error if report.status == "failed" else f"{report.chunks} chunks"
                 bar.write(f"{report.status:>8}  {report.name}  ({detail})", file=sys.stderr)
 
-            reports = container.ingest(kb, paths, sync=sync, progress=progress)
+            def pages(name: str, done: int, total: int) -> None:
+                bar.set_postfix_str(f"OCR {name} {done}/{total} pages")
+
+            reports = container.ingest(kb, paths, sync=sync, progress=progress, pages=pages)
     except KBError as exc:
         _fail(exc)
     failed = [r for r in reports if r.status == "failed"]

@@ -171,7 +171,8 @@ class Container:
         )
 
     def ingest(
-        self, kb_name: str, paths: Sequence[Path], sync: bool = False, progress: Any = None
+        self, kb_name: str, paths: Sequence[Path], sync: bool = False, progress: Any = None, pages: Any = None
     ) -> list[Any]:
+        """Ingest files into a KB (created if missing); see `Ingestor.run` for the callbacks."""
         kb = self.open_kb(kb_name, create=True)
-        return list(self.ingestor(kb, sync=sync).run(paths, progress=progress))
+        return list(self.ingestor(kb, sync=sync).run(paths, progress=progress, pages=pages))

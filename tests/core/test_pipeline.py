@@ -282,3 +282,26 @@ def test_files_over_the_size_limit_fail_clearly_and_change_nothing(fast_containe
     assert reports["huge.txt"].status == "failed" and "KB_MAX_FILE_MB" in reports["huge.txt"].error
     assert fast_container.open_kb("hr").store.count() == before
     _consistent(fast_container, "hr")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_ocr_page_progress_reaches_the_caller(fast_container, tmp_path, workers):
+    from pypdf import PdfReader, PdfWriter
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    writer = PdfWriter()
+    writer.add_page(PdfReader(SHARED_DOCS / "mineru" / "small_ocr.pdf").pages[0])
+    with (docs / "scan.pdf").open("wb") as fh:
+        writer.write(fh)
+    (docs / "note.txt").write_text(FACTS["router.txt"], encoding="utf-8")
+    fast_container.settings.ingest_workers = workers
+    events: list[tuple[str, int, int]] = []
+    reports = fast_container.ingest("hr", [docs], pages=lambda *event: events.append(event))
+    assert {r.name: r.status for r in reports} == {"scan.pdf": "done", "note.txt": "done"}
+    assert events == [("scan.pdf", 1, 1)]
+    chunks = fast_container.catalog.file_chunks(
+        fast_container.open_kb("hr").kb_id,
+        fast_container.catalog.get_file(fast_container.open_kb("hr").kb_id, "scan.pdf").id,
+    )
+    assert chunks and all(c.page == 1 for c in chunks)
