@@ -126,10 +126,14 @@ def ingest_uploads(
             text=t("ingest_progress", lang, done=done, total=len(uploads), name=report.name),
         )
 
+    def on_pages(name: str, done: int, total: int) -> None:
+        finished = min(len(seen), len(uploads))
+        bar.progress(finished / len(uploads), text=t("ingest_ocr", lang, name=name, done=done, total=total))
+
     try:
         with tempfile.TemporaryDirectory(prefix="kb-upload-") as folder:
             paths = components.save_uploads(uploads, Path(folder))
-            reports = container.ingest(kb_name, paths, progress=on_report)
+            reports = container.ingest(kb_name, paths, progress=on_report, pages=on_pages)
     except (KBError, OSError) as exc:  # OSError: disk full, permissions; the message is still useful
         st.error(components.escape_markdown(str(exc)))
         return []

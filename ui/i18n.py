@@ -48,6 +48,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "upload_none": {"zh": "请先选择要上传的文件。", "en": "Choose files to upload first."},
     "ingest_start": {"zh": "正在导入 {count} 个文件…", "en": "Importing {count} file(s)…"},
     "ingest_progress": {"zh": "已处理 {done}/{total}：{name}", "en": "Processed {done}/{total}: {name}"},
+    "ingest_ocr": {
+        "zh": "正在识别扫描页 {name}：{done}/{total} 页",
+        "en": "Recognising scanned pages of {name}: {done}/{total}",
+    },
     "ingest_finished": {"zh": "导入结束。", "en": "Import finished."},
     "ingest_results": {"zh": "导入结果", "en": "Import results"},
     "files_header": {"zh": "知识库中的文件", "en": "Files in this knowledge base"},
