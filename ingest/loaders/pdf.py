@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from kb_app.errors import CorruptDocument, EmptyDocument, EncryptedDocument
 from kb_app.ingest.cleaning import join_wrapped_lines, remove_control_chars, strip_repeated_lines
 from kb_app.ingest.loaders.pdf_ocr import recognise_pages
+from kb_app.ingest.loaders.pdf_tables import PageTable, find_tables, table_documents, text_outside
 from kb_app.ingest.ocr import TesseractOcr
 from kb_app.schema import SourceDocument
 
@@ -23,8 +25,10 @@ class PdfLoader:
     """One SourceDocument per PDF page that has text, with 1-based page numbers.
 
     Chinese hard wraps are joined without spaces and running headers, footers and page numbers are
-    removed (see `kb_app.ingest.cleaning`). A page without a usable text layer (a scan) is rendered
-    and recognised with Tesseract (metadata `ocr=True`); pages without text even then are skipped.
+    removed (see `kb_app.ingest.cleaning`). Ruled tables become atomic documents of whole rows, each
+    row with its column names (metadata `table=True`, see `pdf_tables`). A page without a usable
+    text layer (a scan) is rendered and recognised with Tesseract (metadata `ocr=True`); pages
+    without text even then are skipped.
 
     Args:
         ocr: Recognise pages without a text layer; when False they are skipped.
@@ -56,7 +60,7 @@ class PdfLoader:
             OcrUnavailable: no page has a text layer and tesseract is not installed.
             EmptyDocument: no page has text, not even after OCR.
         """
-        raw_pages, recognised = self._read_pages(path, source)
+        raw_pages, recognised, tables = self._read_pages(path, source)
         pages = strip_repeated_lines(raw_pages)
         documents = []
         for number, page_text in enumerate(pages, start=1):
@@ -66,6 +70,8 @@ class PdfLoader:
                 if number - 1 in recognised:
                     metadata["ocr"] = True
                 documents.append(SourceDocument(text=text, source=source, page=number, metadata=metadata))
+            for table in table_documents(tables.get(number - 1, []), source, number):
+                documents.append(replace(table, metadata={**table.metadata, "page_count": len(raw_pages)}))
         if not documents:
             hint = "no text was recognised in its pages" if self.ocr else "text recognition (OCR) is off"
             raise EmptyDocument(
@@ -77,7 +83,7 @@ class PdfLoader:
         )
         return documents
 
-    def _read_pages(self, path: Path, source: str) -> tuple[list[str], set[int]]:
+    def _read_pages(self, path: Path, source: str) -> tuple[list[str], set[int], dict[int, list[PageTable]]]:
         import pypdfium2
         import pypdfium2.raw as pdfium_c
 
@@ -93,13 +99,19 @@ class PdfLoader:
                 "Open it in a PDF viewer, save a fresh copy and upload again."
             ) from error
         try:
-            texts = [self._page_text(pdf, index) for index in range(len(pdf))]
+            pages = [self._page_text(pdf, index) for index in range(len(pdf))]
+            texts = [text for text, _ in pages]
+            tables = {index: found for index, (_, found) in enumerate(pages) if found}
             recognised = {}
             if self.ocr:
+                # A page that is all table has little text outside it, yet needs no OCR.
+                layers = [
+                    t + "".join(str(found.rows) for found in tables.get(i, [])) for i, t in enumerate(texts)
+                ]
                 recognised = recognise_pages(
-                    pdf, texts, source, self.ocr_engine, self.max_ocr_pages, self.on_page
+                    pdf, layers, source, self.ocr_engine, self.max_ocr_pages, self.on_page
                 )
-            return [recognised.get(i, text) for i, text in enumerate(texts)], set(recognised)
+            return [recognised.get(i, text) for i, text in enumerate(texts)], set(recognised), tables
         except pypdfium2.PdfiumError as error:
             raise CorruptDocument(
                 f"'{source}' has a damaged page ({error}); save a fresh copy of the PDF and upload again."
@@ -108,12 +120,14 @@ class PdfLoader:
             pdf.close()
 
     @staticmethod
-    def _page_text(pdf: Any, index: int) -> str:
+    def _page_text(pdf: Any, index: int) -> tuple[str, list[PageTable]]:
         page = pdf[index]
         textpage = page.get_textpage()
         try:
-            text = textpage.get_text_bounded()
+            tables = find_tables(page, textpage)
+            # The table's text is in its rows; the rest of the page still goes through header removal.
+            text = text_outside(textpage, [t.box for t in tables]) if tables else textpage.get_text_bounded()
         finally:
             textpage.close()
             page.close()
-        return remove_control_chars(str(text).replace(_PDFIUM_LINE_END_HYPHEN, "-"))
+        return remove_control_chars(str(text).replace(_PDFIUM_LINE_END_HYPHEN, "-")), tables
