@@ -133,6 +133,8 @@ class Ingestor:
         self._flush()
         if self.options.sync:
             self._sync(paths, {p for p, _ in found})
+        if any(r.status in ("done", "removed") for r in self._reports):
+            self.kb.keyword_index()  # rebuild BM25 now, so the first question after an upload doesn't wait
         return self._reports
 
     def _report(self, report: FileReport) -> None:
