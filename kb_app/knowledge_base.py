@@ -132,7 +132,3 @@ class KnowledgeBase:
                 len(missing),
             )
         return len(orphans), len(missing)
-
-    def is_consistent(self) -> bool:
-        """Cheap check: do the index and the catalog hold the same number of vectors?"""
-        return self.store.count() == len(self.catalog.chunk_texts(self.kb_id)[0])

@@ -305,3 +305,16 @@ def test_ocr_page_progress_reaches_the_caller(fast_container, tmp_path, workers)
         fast_container.catalog.get_file(fast_container.open_kb("hr").kb_id, "scan.pdf").id,
     )
     assert chunks and all(c.page == 1 for c in chunks)
+
+
+def test_the_same_file_in_two_kbs_is_two_independent_files(fast_container, tmp_path):
+    docs = _write(tmp_path / "docs", {"router.txt": FACTS["router.txt"]})
+    fast_container.ingest("a", [docs])
+    fast_container.ingest("b", [docs])
+    a, b = fast_container.open_kb("a"), fast_container.open_kb("b")
+    assert a.store.count() == b.store.count() > 0
+    a.remove_files(a.files())
+    assert a.store.count() == 0 and b.store.count() > 0
+    assert [f.name for f in b.files()] == ["router.txt"] and (b.content_dir / "router.txt").exists()
+    _consistent(fast_container, "a")
+    _consistent(fast_container, "b")
