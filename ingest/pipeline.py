@@ -9,18 +9,11 @@ Files not marked done are simply processed again.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
-import multiprocessing
 import os
 import shutil
-import threading
-import time
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +22,8 @@ import numpy as np
 
 from kb_app.catalog.tables import FileRow
 from kb_app.errors import KBError
-from kb_app.ingest.parsing import Limits, ParseResult, parse_file
+from kb_app.ingest.parsing import Limits, ParseResult
+from kb_app.ingest.workers import PageCallback, ParseContext, one_line, parse_all
 from kb_app.knowledge_base import KnowledgeBase
 from kb_app.names import clean_relative_name
 from kb_app.protocols import Splitter
@@ -38,7 +32,6 @@ from kb_app.schema import Chunk, FileReport
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[FileReport], None]
-PageCallback = Callable[[str, int, int], None]
 STAGING = ".staging"
 
 
@@ -148,7 +141,7 @@ class Ingestor:
             name = clean_relative_name(raw_name)
             data = self._read(path)
         except (KBError, OSError) as exc:
-            self._report(FileReport(name=raw_name, status="failed", error=_one_line(exc)))
+            self._report(FileReport(name=raw_name, status="failed", error=one_line(exc)))
             return None
         digest = hashlib.sha256(data).hexdigest()
         existing = self.kb.catalog.get_file(self.kb.kb_id, name)
@@ -183,65 +176,14 @@ class Ingestor:
         return twin.name
 
     def _parse_all(self, jobs: list[_Job]) -> Iterator[tuple[_Job, ParseResult | Exception]]:
-        """Parse jobs in order, in worker processes when there are several files and workers allowed."""
-        args = (self.kb.name, self.splitter, self.options.limits)
+        """Parse jobs in order (in worker processes when there are several files and workers allowed)."""
         for job in jobs:
             if job.existing is None or job.existing.status != "done":
                 self.kb.catalog.upsert_file(self.kb.kb_id, job.name, status="parsing")
-        if self.options.workers <= 1 or len(jobs) < 2:
-            for job in jobs:
-                yield job, _parse_or_error(job.parse_path, job.name, *args, self._pages)
-            return
-        yielded: set[int] = set()
-        try:
-            for job, result in self._parse_in_workers(jobs, args):
-                yielded.add(id(job))
-                yield job, result
-        except BrokenProcessPool:
-            log.warning(
-                "Parser processes could not start (a script that ingests needs an "
-                "`if __name__ == '__main__':` guard); parsing in this process instead."
-            )
-            for job in jobs:
-                if id(job) not in yielded:
-                    yield job, _parse_or_error(job.parse_path, job.name, *args, self._pages)
-
-    def _parse_in_workers(
-        self, jobs: list[_Job], args: tuple[str, Splitter, Limits]
-    ) -> Iterator[tuple[_Job, ParseResult | Exception]]:
-        context = multiprocessing.get_context("spawn")  # never fork a process that holds model threads
-        with contextlib.ExitStack() as stack:
-            pool = stack.enter_context(
-                ProcessPoolExecutor(
-                    self.options.workers,
-                    mp_context=context,
-                    initializer=_exit_with_parent,
-                    initargs=(os.getpid(),),
-                )
-            )
-            # Page progress crosses the process boundary through a manager queue, only when asked for.
-            queue = stack.enter_context(context.Manager()).Queue() if self._pages else None
-            window = self.options.workers * 4  # bounded read-ahead keeps memory flat on huge runs
-            futures: deque[tuple[_Job, Future[ParseResult | Exception]]] = deque()
-            for job in jobs:
-                futures.append((job, pool.submit(_parse_or_error, job.parse_path, job.name, *args, queue)))
-                if len(futures) >= window:
-                    done_job, future = futures.popleft()
-                    yield done_job, self._await(future, queue)
-            while futures:
-                done_job, future = futures.popleft()
-                yield done_job, self._await(future, queue)
-
-    def _await(self, future: Future[ParseResult | Exception], queue: Any) -> ParseResult | Exception:
-        """Wait for one parse, passing page progress from the workers on while it runs."""
-        while True:
-            try:
-                return future.result(timeout=0.3)
-            except TimeoutError:
-                pass
-            finally:
-                while queue is not None and self._pages is not None and not queue.empty():
-                    self._pages(*queue.get())
+        context = ParseContext(self.kb.name, self.splitter, self.options.limits)
+        yield from parse_all(
+            jobs, lambda job: (job.parse_path, job.name), context, self.options.workers, self._pages
+        )
 
     def _accept(self, job: _Job, result: ParseResult | Exception) -> None:
         if isinstance(result, Exception):
@@ -273,7 +215,7 @@ class Ingestor:
     def _fail(
         self, row: FileRow, existing: FileRow | None, name: str, exc: Exception, staged: Path | None
     ) -> None:
-        error = _one_line(exc)
+        error = one_line(exc)
         if staged is not None:
             staged.unlink(missing_ok=True)
         if existing is not None and existing.status == "done":
@@ -329,31 +271,3 @@ def _unique(found: Iterator[tuple[Path, str]]) -> tuple[list[tuple[Path, str]], 
         elif names[name] != path:
             clashes.append((path, name))
     return [(path, name) for name, path in names.items()], clashes
-
-
-def _exit_with_parent(parent_pid: int) -> None:
-    """Worker initializer: if the ingesting process dies (kill -9), its parser workers go too."""
-
-    def watch() -> None:
-        while os.getppid() == parent_pid:
-            time.sleep(0.5)
-        os._exit(0)
-
-    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
-
-
-def _parse_or_error(
-    path: Path, name: str, kb_name: str, splitter: Splitter, limits: Limits, pages: Any = None
-) -> ParseResult | Exception:
-    """Worker entry point: a parse failure comes back as a value so one bad file never stops the pool."""
-    try:
-        return parse_file(path, name, kb_name, splitter, limits, pages)
-    except (KBError, OSError) as exc:
-        return KBError(_one_line(exc))
-    except Exception as exc:  # a parser bug on a hostile file must not take the whole run down
-        log.exception("Parser crashed on %s", name)
-        return KBError(f"could not parse this file ({type(exc).__name__}: {_one_line(exc)})")
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
