@@ -224,6 +224,43 @@ def rm(
 
 
 @app.command()
+def calibrate(
+    kb: KbOption,
+    questions: Annotated[
+        Path | None,
+        typer.Option(help='JSON lines: {"question": "...", "answerable": true|false}, a few of each.'),
+    ] = None,
+    min_recall: Annotated[float, typer.Option(help="Share of answerable questions that must pass.")] = 0.95,
+    reset: Annotated[
+        bool, typer.Option("--reset", help="Forget this KB's threshold; use the default.")
+    ] = False,
+) -> None:
+    """Fit this KB's "not found" threshold (0..1 relevance) from labelled questions and store it."""
+    from kb_app.calibration import calibrate as fit
+    from kb_app.calibration import load_labelled
+
+    try:
+        container = _container()
+        base = container.open_kb(kb)
+        if reset or questions is None:
+            if not reset:
+                raise KBError("Give --questions FILE (labelled questions) or --reset.")
+            container.catalog.set_threshold(base.kb_id, None)
+            typer.echo(f"{base.name}: threshold reset to the default {container.threshold(base):.2f}")
+            return
+        result = fit(container.retriever(base), load_labelled(questions), min_recall)
+        container.catalog.set_threshold(base.kb_id, result.threshold)
+    except KBError as exc:
+        _fail(exc)
+    refused = "n/a" if result.refused_unanswerable is None else f"{result.refused_unanswerable:.0%}"
+    typer.echo(
+        f"{base.name}: threshold {result.threshold:.2f} stored — {result.recall:.0%} of {result.answerable} "
+        f"answerable questions pass; {refused} of {result.unanswerable} unanswerable ones are refused "
+        "before the model is called."
+    )
+
+
+@app.command()
 def doctor(as_json: JsonOption = False) -> None:
     """Check offline models and settings: what is found, where it looked, what to set."""
     from kb_app.doctor import run_checks

@@ -150,8 +150,11 @@ class Container:
         return HybridRetriever(kb, RetrievalConfig(**{**config.__dict__, **overrides}))
 
     def threshold(self, kb: KnowledgeBase) -> float:
-        if kb.row.threshold is not None:
-            return kb.row.threshold
+        """The KB's own threshold (`kb calibrate`, read fresh: another process may have set it), else the
+        configured one, else the default."""
+        stored = self.catalog.get_kb(kb.name).threshold
+        if stored is not None:
+            return stored
         if self.settings.retrieval.threshold is not None:
             return self.settings.retrieval.threshold
         return DEFAULT_THRESHOLD
