@@ -22,14 +22,11 @@ from kb_app.ingest.loaders.pdf_ocr import render_page_for_ocr
 from kb_app.ingest.ocr import TesseractOcr
 
 SCANNED = Path(__file__).resolve().parents[1].parent / "shared" / "docs" / "mineru" / "small_ocr.pdf"
-# Same passage as tests/ingest/test_ocr.py (page 1, second paragraph, footnote markers left out).
+# Hand-typed ground truth shared with tests/ingest/test_ocr.py (page 1, second paragraph).
 PAGE_1_PASSAGE = (
-    "物的有用性使物成为使用价值。但这种有用性不是飘忽不定的。它决定于商品体的属性，离开了商品体就不存在。"
-    "因此，商品体本身，例如铁、小麦、金钢石等等，就是使用价值。赋予商品体以这种性质的，不是人为了取得它的"
-    "有用性质所耗费的劳动的多少。在谈到使用价值时，总是指一定的量而言，如一打表，一米布，一吨铁等等。"
-    "商品的使用价值为商品学和商业成规这种专门的知识提供材料。使用价值只是在使用或消费中得到实现。"
-    "不论财富的社会形式如何，使用价值构成财富的物质。在我们所要考察的社会形式中，使用价值同时又是"
-    "交换价值的物质承担者。"
+    (Path(__file__).resolve().parents[1] / "tests" / "data" / "small_ocr_page1.txt")
+    .read_text(encoding="utf-8")
+    .strip()
 )
 _CHINESE = re.compile(r"[\u4e00-\u9fff，。、；：？！“”《》]")
 

@@ -20,6 +20,14 @@ SHARED = REPO.parent / "shared"
 SHARED_DOCS = SHARED / "docs"
 
 
+def write_files(folder: Path, files: dict[str, str]) -> Path:
+    """Create `folder` holding UTF-8 text files {name: text}; returns the folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
 def _is_loopback(address: object) -> bool:
     host = address[0] if isinstance(address, tuple) else address
     if not isinstance(host, str):

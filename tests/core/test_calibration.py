@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import write_files
 from typer.testing import CliRunner
 
 from kb_app.calibration import choose_threshold
 from kb_app.cli import app
 from kb_app.errors import KBError
+
+ROUTER = "星河路由器的默认管理地址是 192.168.8.1。"
+LEAVE = "员工每年享有十五天带薪年假。"
 
 
 def test_threshold_keeps_the_required_recall_and_stops_the_rest():
@@ -25,10 +29,7 @@ def test_no_answerable_question_is_an_error():
 
 
 def test_cli_stores_the_threshold_and_the_qa_service_uses_it(fast_container, tmp_path):
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "router.txt").write_text("星河路由器的默认管理地址是 192.168.8.1。", encoding="utf-8")
-    (docs / "leave.txt").write_text("员工每年享有十五天带薪年假。", encoding="utf-8")
+    docs = write_files(tmp_path / "docs", {"router.txt": ROUTER, "leave.txt": LEAVE})
     fast_container.ingest("hr", [docs])
     labelled = tmp_path / "labelled.jsonl"
     rows = [

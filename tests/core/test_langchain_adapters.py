@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from conftest import write_files
 from langchain_core.documents import Document
 from langchain_core.runnables import RunnableLambda
 
@@ -9,10 +10,13 @@ from kb_app.langchain_adapters import KnowledgeBaseRetriever, QAChain
 
 
 def _kb(fast_container, tmp_path):
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    (folder / "router.txt").write_text("星河路由器的默认管理地址是 192.168.8.1。", encoding="utf-8")
-    (folder / "leave.txt").write_text("员工每年享有十五天带薪年假。", encoding="utf-8")
+    folder = write_files(
+        tmp_path / "docs",
+        {
+            "router.txt": "星河路由器的默认管理地址是 192.168.8.1。",
+            "leave.txt": "员工每年享有十五天带薪年假。",
+        },
+    )
     fast_container.ingest("hr", [folder])
     return fast_container.open_kb("hr")
 

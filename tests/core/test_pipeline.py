@@ -11,7 +11,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import SHARED_DOCS
+from conftest import SHARED_DOCS, write_files
 
 from kb_app.errors import InvalidName
 
@@ -21,11 +21,7 @@ FACTS = {
 }
 
 
-def _write(folder: Path, files: dict[str, str]) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    return folder
+_write = write_files
 
 
 def _consistent(container, name: str) -> None:

@@ -23,12 +23,7 @@ BEIJING = DOCS / "llm-cookbook" / "2024年北京市政府工作报告.pdf"
 # Page 1 of small_ocr.pdf, second paragraph, typed by hand from the rendered page (footnote markers
 # "(4)" and "(5)" left out). The book writes 金钢石.
 PAGE_1_PASSAGE = (
-    "物的有用性使物成为使用价值。但这种有用性不是飘忽不定的。它决定于商品体的属性，离开了商品体就不存在。"
-    "因此，商品体本身，例如铁、小麦、金钢石等等，就是使用价值。赋予商品体以这种性质的，不是人为了取得它的"
-    "有用性质所耗费的劳动的多少。在谈到使用价值时，总是指一定的量而言，如一打表，一米布，一吨铁等等。"
-    "商品的使用价值为商品学和商业成规这种专门的知识提供材料。使用价值只是在使用或消费中得到实现。"
-    "不论财富的社会形式如何，使用价值构成财富的物质。在我们所要考察的社会形式中，使用价值同时又是"
-    "交换价值的物质承担者。"
+    (Path(__file__).resolve().parents[1] / "data" / "small_ocr_page1.txt").read_text(encoding="utf-8").strip()
 )
 _CHINESE = re.compile(r"[\u4e00-\u9fff，。、；：？！“”《》]")
 
