@@ -17,6 +17,7 @@ import re
 import time
 from pathlib import Path
 
+from kb_app.evaluation import passage_accuracy
 from kb_app.ingest.loaders.pdf import PdfLoader
 from kb_app.ingest.loaders.pdf_ocr import render_page_for_ocr
 from kb_app.ingest.ocr import TesseractOcr
@@ -28,19 +29,6 @@ PAGE_1_PASSAGE = (
     .read_text(encoding="utf-8")
     .strip()
 )
-_CHINESE = re.compile(r"[\u4e00-\u9fff，。、；：？！“”《》]")
-
-
-def passage_accuracy(passage: str, text: str) -> float:
-    """1 - edit distance of `passage` to its best-matching stretch of `text`, over len(passage)."""
-    target = "".join(_CHINESE.findall(text))
-    previous = [0] * (len(target) + 1)
-    for i, char in enumerate(passage, start=1):
-        current = [i] + [0] * len(target)
-        for j, other in enumerate(target, start=1):
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char != other))
-        previous = current
-    return 1 - min(previous) / len(passage)
 
 
 def run_ours() -> list[str]:

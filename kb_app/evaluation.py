@@ -29,6 +29,26 @@ def _squash(text: str) -> str:
     return _WS.sub("", text)
 
 
+# Hanzi and Chinese punctuation: what OCR accuracy is measured on.
+_CHINESE = re.compile(r"[\u4e00-\u9fff，。、；：？！“”《》]")
+
+
+def passage_accuracy(passage: str, text: str) -> float:
+    """OCR accuracy: 1 - (edit distance of `passage` to its best-matching stretch of `text`) / len(passage).
+
+    Only hanzi and Chinese punctuation are compared. The stretch may start and end anywhere in the
+    text (Sellers' approximate substring matching), so the rest of the page costs nothing.
+    """
+    target = "".join(_CHINESE.findall(text))
+    previous = [0] * (len(target) + 1)
+    for i, char in enumerate(passage, start=1):
+        current = [i] + [0] * len(target)
+        for j, other in enumerate(target, start=1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char != other))
+        previous = current
+    return 1 - min(previous) / len(passage)
+
+
 def write_corpus(corpus: Path, folder: Path) -> int:
     """Write each article as `<doc_id>.txt` (title first) so the real loader and splitter are measured.
 

@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     ingest_batch_chunks: int = Field(256, description="Chunks embedded and committed together.")
     ingest_workers: int = Field(2, description="Parser processes; 1 parses in the main process.")
     ingest_max_pages: int = Field(5000, description="Longer PDFs are refused with a clear error.")
-    ingest_max_unpacked_mb: int = Field(1024, description="Office files unpacking to more are refused.")
+    ingest_max_unpacked_mb: int = Field(500, description="Office files unpacking to more are refused.")
 
     @classmethod
     def settings_customise_sources(

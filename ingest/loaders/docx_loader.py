@@ -10,6 +10,7 @@ from typing import Any
 
 from kb_app.errors import CorruptDocument, EmptyDocument, EncryptedDocument
 from kb_app.ingest.cleaning import remove_control_chars
+from kb_app.ingest.loaders.archive import MAX_UNPACKED_BYTES, check_unpacked_size
 from kb_app.schema import SourceDocument
 
 _HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*(\d)$", re.IGNORECASE)
@@ -26,6 +27,9 @@ class DocxLoader:
     can be understood on its own in a retrieved chunk.
     """
 
+    def __init__(self, max_unpacked_bytes: int = MAX_UNPACKED_BYTES) -> None:
+        self.max_unpacked_bytes = max_unpacked_bytes
+
     extensions: tuple[str, ...] = (".docx",)
 
     def load(self, path: Path, source: str) -> list[SourceDocument]:
@@ -36,6 +40,8 @@ class DocxLoader:
             CorruptDocument: the file is not a readable .docx package.
             EmptyDocument: the document holds no text (for example only images).
         """
+        if zipfile.is_zipfile(path):  # not a zip: _open explains (encrypted, or not a .docx at all)
+            check_unpacked_size(path, source, self.max_unpacked_bytes)
         sections = _sections(_open(path, source))
         documents = [
             SourceDocument(text="\n".join(lines), source=source, heading_path=headings)

@@ -10,7 +10,7 @@ from typing import Any
 
 from kb_app.errors import CorruptDocument, EmptyDocument, EncryptedDocument
 from kb_app.ingest.cleaning import remove_control_chars
-from kb_app.ingest.loaders.spreadsheet import MAX_UNPACKED_BYTES, check_unpacked_size
+from kb_app.ingest.loaders.archive import MAX_UNPACKED_BYTES, check_unpacked_size
 from kb_app.schema import SourceDocument
 
 # Shapes whose tops differ by less than a quarter inch sit on one visual line: read them left to right.

@@ -10,11 +10,11 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from kb_app.errors import CorruptDocument, EmptyDocument
+from kb_app.ingest.loaders.archive import MAX_UNPACKED_BYTES, check_unpacked_size
 from kb_app.ingest.loaders.encoding import decode_bytes
 from kb_app.ingest.loaders.excel import xls_sheets, xlsx_sheets
 from kb_app.ingest.loaders.tabular import ROW_GROUP_CHARS, SheetRows, format_cell, sheet_documents
@@ -22,25 +22,8 @@ from kb_app.schema import SourceDocument
 
 logger = logging.getLogger(__name__)
 
-MAX_UNPACKED_BYTES = 500 * 2**20
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _CSV_DELIMITERS = ",\t;|"
-
-
-def check_unpacked_size(path: Path, source: str, limit: int) -> None:
-    """Refuse a zip package whose members unpack to more than `limit` bytes (a zip bomb) before opening it."""
-    try:
-        with zipfile.ZipFile(path) as package:
-            unpacked = sum(info.file_size for info in package.infolist())
-    except (zipfile.BadZipFile, OSError) as error:
-        raise CorruptDocument(
-            f"'{source}' is damaged (its zip package cannot be read); save a fresh copy and upload again."
-        ) from error
-    if unpacked > limit:
-        raise CorruptDocument(
-            f"'{source}' would unpack to {unpacked / 2**20:.0f} MiB (limit {limit / 2**20:.0f} MiB); "
-            "it looks like a zip bomb. Open it in its program, save a fresh copy and upload that."
-        )
 
 
 class SpreadsheetLoader:

@@ -247,12 +247,16 @@ def test_zip_bombs_and_overlong_pdfs_are_refused(fast_container, tmp_path):
     docs.mkdir()
     with zipfile.ZipFile(docs / "bomb.docx", "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("word/document.xml", b"\x00" * (3 * 2**20))
+    with zipfile.ZipFile(docs / "bomb.xlsx", "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/workbook.xml", b"\x00" * (3 * 2**20))
     pdf = SHARED_DOCS / "llm-cookbook" / "2024年北京市政府工作报告.pdf"
     shutil.copy(pdf, docs / "report.pdf")
     fast_container.settings.ingest_max_unpacked_mb = 1
     fast_container.settings.ingest_max_pages = 10
     reports = {r.name: r for r in fast_container.ingest("hr", [docs])}
-    assert reports["bomb.docx"].status == "failed" and "zip bomb" in reports["bomb.docx"].error
+    for bomb in ("bomb.docx", "bomb.xlsx"):  # the setting governs every office loader
+        assert reports[bomb].status == "failed" and "zip bomb" in reports[bomb].error, reports[bomb]
+        assert "KB_INGEST_MAX_UNPACKED_MB" in reports[bomb].error
     assert reports["report.pdf"].status == "failed" and "13 pages" in reports["report.pdf"].error
 
 

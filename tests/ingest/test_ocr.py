@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from kb_app.errors import CorruptDocument, EmptyDocument
+from kb_app.evaluation import passage_accuracy
 from kb_app.ingest.loaders import loader_for
 from kb_app.ingest.loaders.image_loader import ImageLoader
 from kb_app.ingest.loaders.pdf import PdfLoader
@@ -25,7 +26,6 @@ BEIJING = DOCS / "llm-cookbook" / "2024年北京市政府工作报告.pdf"
 PAGE_1_PASSAGE = (
     (Path(__file__).resolve().parents[1] / "data" / "small_ocr_page1.txt").read_text(encoding="utf-8").strip()
 )
-_CHINESE = re.compile(r"[\u4e00-\u9fff，。、；：？！“”《》]")
 
 needs_tesseract = pytest.mark.usefixtures("tesseract_installed")
 
@@ -43,22 +43,6 @@ def need(path: Path) -> Path:
     if not path.is_file():
         pytest.skip(f"shared test document not found: {path}")
     return path
-
-
-def passage_accuracy(passage: str, text: str) -> float:
-    """1 - (edit distance of `passage` to its best-matching stretch of `text`) / len(passage).
-
-    Only hanzi and Chinese punctuation are compared. The stretch may start and end anywhere in the
-    text (Sellers' approximate substring matching), so the rest of the page costs nothing.
-    """
-    target = "".join(_CHINESE.findall(text))
-    previous = [0] * (len(target) + 1)
-    for i, char in enumerate(passage, start=1):
-        current = [i] + [0] * len(target)
-        for j, other in enumerate(target, start=1):
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char != other))
-        previous = current
-    return 1 - min(previous) / len(passage)
 
 
 def test_passage_accuracy_counts_edits() -> None:
