@@ -14,8 +14,10 @@ STAMP=$VENV/.kb-setup-stamp
 
 log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*" >&2; }
 
-# Chromium drives the UI browser test; Tesseract (with Chinese data) OCRs scanned pages and images.
-APT_PACKAGES="chromium tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-chi-tra"
+# Chromium (+ its driver) drives the UI browser tests; Tesseract (with Chinese data) OCRs scanned pages and
+# images; the PostgreSQL server backs the catalog tests on a real server (a throwaway cluster per run);
+# docker-compose validates docker-compose.yml (no engine runs here).
+APT_PACKAGES="chromium chromium-driver tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-chi-tra postgresql docker-compose"
 
 install_system_packages() {
     [ "${KB_SKIP_APT:-0}" = 1 ] && return 0

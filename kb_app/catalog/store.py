@@ -4,26 +4,17 @@ a crash leaves at worst orphan vectors in the index, which `KnowledgeBase.reconc
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, col, create_engine, delete, select
+from sqlmodel import Session, SQLModel, col, delete, select
 
+from kb_app.catalog.engine import open_engine
 from kb_app.catalog.tables import ChunkRow, FileRow, KnowledgeBaseRow, utcnow
 from kb_app.errors import KnowledgeBaseNotFound
 from kb_app.schema import Chunk
 
 HEADING_SEPARATOR = " > "
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")  # readers never block on the ingesting writer
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
 
 
 def chunk_from_row(row: ChunkRow, source: str) -> Chunk:
@@ -50,16 +41,17 @@ class Catalog:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            if self.url.startswith("sqlite:///"):
-                Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            self._engine = create_engine(self.url)
-            if self.url.startswith("sqlite"):
-                event.listen(self._engine, "connect", _sqlite_pragmas)
-            SQLModel.metadata.create_all(self._engine)
+            self._engine = open_engine(self.url)  # SQLite or PostgreSQL, migrated to the newest schema
         return self._engine
 
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
+
+    def close(self) -> None:
+        """Close the pooled connections (reopened on next use)."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
 
     # -- knowledge bases -------------------------------------------------------------------------
     def get_kb(self, name: str) -> KnowledgeBaseRow:
@@ -115,15 +107,13 @@ class Catalog:
 
     def upsert_file(self, kb_id: int, name: str, **fields: Any) -> FileRow:
         """Create or update a file row (status, error, hash, ...) in its own transaction."""
+        fields = {**fields, "updated_at": utcnow()}
         with self.session() as s:
-            row = s.exec(select(FileRow).where(FileRow.kb_id == kb_id, FileRow.name == name)).first()
-            row = row or FileRow(kb_id=kb_id, name=name)
-            for key, value in fields.items():
-                setattr(row, key, value)
-            row.updated_at = utcnow()
-            s.add(row)
+            # INSERT .. ON CONFLICT: two processes registering the same new file (API upload and a CLI
+            # sync) both succeed on PostgreSQL too, where select-then-insert loses the race
+            s.execute(_upsert(s, FileRow(kb_id=kb_id, name=name, **fields), ("kb_id", "name"), fields))
+            row = s.exec(select(FileRow).where(FileRow.kb_id == kb_id, FileRow.name == name)).one()
             s.commit()
-            s.refresh(row)
             return row
 
     def find_file_by_hash(self, kb_id: int, sha256: str) -> FileRow | None:
@@ -173,7 +163,9 @@ class Catalog:
                 select(ChunkRow, FileRow.name)
                 .join(FileRow, col(FileRow.id) == col(ChunkRow.file_id))
                 .where(
-                    ChunkRow.kb_id == kb_id, col(ChunkRow.vector_id).in_(list(vector_ids)), ChunkRow.enabled
+                    ChunkRow.kb_id == kb_id,
+                    col(ChunkRow.vector_id).in_([int(v) for v in vector_ids]),  # numpy ints cannot bind
+                    ChunkRow.enabled,
                 )
             ).all()
         return {row.vector_id: chunk_from_row(row, name) for row, name in rows}
@@ -217,6 +209,72 @@ class Catalog:
         if row is not None:
             row.generation += 1
             s.add(row)
+
+    # -- curation (kb_app.curation) ---------------------------------------------------------------
+    def rename_kb(self, kb_id: int, new_name: str) -> None:
+        """Rename a KB and its ingest jobs in one transaction; the generation bump makes cached copies
+        of the KB (in this and other processes) look it up again."""
+        from sqlalchemy import update
+
+        from kb_app.catalog.tables import IngestJobRow
+
+        with self.session() as s:
+            row = s.get(KnowledgeBaseRow, kb_id)
+            assert row is not None
+            jobs = update(IngestJobRow).where(col(IngestJobRow.kb_name) == row.name)
+            s.exec(jobs.values(kb_name=new_name))
+            row.name = new_name
+            s.add(row)
+            self._bump_generation(s, kb_id)
+            s.commit()
+
+    def chunk_row(self, kb_id: int, chunk_id: str) -> tuple[ChunkRow, str] | None:
+        """A chunk of this KB (enabled or not) and its file's name, or None."""
+        with self.session() as s:
+            found = s.exec(
+                select(ChunkRow, FileRow.name)
+                .join(FileRow, col(FileRow.id) == col(ChunkRow.file_id))
+                .where(ChunkRow.kb_id == kb_id, ChunkRow.chunk_id == chunk_id)
+            ).first()
+        return (found[0], found[1]) if found else None
+
+    def update_chunk(self, kb_id: int, chunk_id: str, **fields: Any) -> None:
+        """Change a chunk's text or `enabled`; the generation bump makes the BM25 index rebuild."""
+        with self.session() as s:
+            row = s.get(ChunkRow, chunk_id)
+            assert row is not None and row.kb_id == kb_id
+            for key, value in fields.items():
+                setattr(row, key, value)
+            s.add(row)
+            self._bump_generation(s, kb_id)
+            s.commit()
+
+    def kb_counts(self) -> dict[int, dict[str, int]]:
+        """Per KB id: its number of files, chunks and disabled chunks (KBs without files are absent)."""
+        from sqlalchemy import func
+
+        counts: dict[int, dict[str, int]] = {}
+        with self.session() as s:
+            queries = {
+                "files": select(FileRow.kb_id, func.count()).group_by(col(FileRow.kb_id)),
+                "chunks": select(ChunkRow.kb_id, func.count()).group_by(col(ChunkRow.kb_id)),
+                "disabled_chunks": select(ChunkRow.kb_id, func.count())
+                .where(col(ChunkRow.enabled).is_(False))
+                .group_by(col(ChunkRow.kb_id)),
+            }
+            for key, query in queries.items():
+                for kb_id, count in s.exec(query).all():
+                    counts.setdefault(kb_id, dict.fromkeys(queries, 0))[key] = count
+        return counts
+
+
+def _upsert(s: Session, row: SQLModel, keys: tuple[str, ...], update: dict[str, Any]) -> Any:
+    """INSERT `row`, or UPDATE the columns in `update` of the row with the same `keys`."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert: Any = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
+    values = row.model_dump(exclude={"id"})  # model defaults (status, sizes, ...) are not column defaults
+    return insert(type(row)).values(values).on_conflict_do_update(index_elements=list(keys), set_=update)
 
 
 def _chunk_rows(kb_id: int, file_row: FileRow, chunks: Sequence[Chunk]) -> list[ChunkRow]:
