@@ -237,7 +237,7 @@ class Ingestor:
         store.delete(old_ids)
         store.add(np.asarray([c.vector_id for p in batch for c in p.chunks], dtype=np.int64), vectors)
         store.persist()
-        catalog.commit_files(self.kb.kb_id, [(p.row, p.chunks, {"pages": p.pages}) for p in batch])
+        catalog.commit_files(self.kb.kb_id, [(p.row, p.chunks, _committed_fields(p)) for p in batch])
         for p in batch:
             if p.staged is not None:
                 target = self.kb.content_dir / p.row.name
@@ -271,3 +271,10 @@ def _unique(found: Iterator[tuple[Path, str]]) -> tuple[list[tuple[Path, str]], 
         elif names[name] != path:
             clashes.append((path, name))
     return [(path, name) for name, path in names.items()], clashes
+
+
+def _committed_fields(pending: _Pending) -> dict[str, Any]:
+    """What the catalog records for a file once its new chunks commit (a changed file's new hash too,
+    so the next run skips it)."""
+    row = pending.row
+    return {"pages": pending.pages, "sha256": row.sha256, "size": row.size, "origin": row.origin}

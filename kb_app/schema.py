@@ -84,12 +84,15 @@ class ScoredChunk:
         score: Relevance on one 0..1 scale, higher is better, comparable with the KB's threshold.
         dense_score: The embedder's raw cosine similarity (diagnostics only).
         keyword_score: BM25 score normalised to 0..1 by the query's best possible score (diagnostics).
+        rerank_score: The cross-encoder's score when a reranker ordered this hit (diagnostics; the order
+            follows it, `score` stays the relevance the threshold compares against).
     """
 
     chunk: Chunk
     score: float
     dense_score: float | None = None
     keyword_score: float | None = None
+    rerank_score: float | None = None
 
 
 @dataclass(frozen=True)
@@ -121,11 +124,17 @@ class Citation:
 
 @dataclass(frozen=True)
 class Answer:
-    """What a question gets back."""
+    """What a question gets back.
+
+    Attributes:
+        kind: Where the text comes from: "generated" by the model, or "faq", a stored FAQ answer
+            returned as it is (`kb_app.faq_mode`).
+    """
 
     text: str
     citations: tuple[Citation, ...] = ()
     refused: bool = False
+    kind: str = "generated"
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -39,6 +39,8 @@ def test_ingest_then_skip_unchanged_then_replace_changed(fast_container, tmp_pat
     (docs / "router.txt").write_text("星河路由器的默认管理地址改为 10.0.0.1。", encoding="utf-8")
     third = {r.name: r.status for r in fast_container.ingest("hr", [docs])}
     assert third == {"leave.md": "skipped", "router.txt": "done"}
+    fourth = {r.name: r.status for r in fast_container.ingest("hr", [docs])}
+    assert fourth == {"leave.md": "skipped", "router.txt": "skipped"}  # the new version's hash was recorded
     kb = fast_container.open_kb("hr")
     texts = " ".join(kb.catalog.chunk_texts(kb.kb_id)[1])
     assert "10.0.0.1" in texts and "192.168.8.1" not in texts
