@@ -49,3 +49,23 @@ class IndexInconsistent(KBError):
 
 class GeneratorError(KBError):
     """The language model failed to produce an answer (server down, out of memory, ...)."""
+
+
+class AuthError(KBError):
+    """A login, token, user name or password was not accepted; the message says why."""
+
+
+class PermissionDenied(KBError):
+    """The signed-in user may not do this; an administrator can grant access (`kb users grant`)."""
+
+
+class UserNotFound(AuthError):
+    """The named user does not exist."""
+
+
+class NotFound(KBError):
+    """A file, chunk or job named in a request does not exist (the API answers 404)."""
+
+
+class AlreadyExists(KBError):
+    """A knowledge base or user of that name exists already (the API answers 409)."""

@@ -27,6 +27,10 @@ _BUILTIN: dict[str, dict[str, str]] = {
         "transformers": "kb_app.llms.transformers_lm:TransformersGenerator",
         "openai": "kb_app.llms.openai_compat:OpenAICompatGenerator",
     },
+    "vectorstore": {
+        "faiss": "kb_app.vectorstores.faiss_store:FaissVectorStore",
+        "milvus": "kb_app.vectorstores.milvus_store:MilvusVectorStore",
+    },
 }
 
 _registered: dict[str, dict[str, Factory | str]] = {k: dict(v) for k, v in _BUILTIN.items()}
