@@ -48,3 +48,23 @@ def clean_relative_name(name: str) -> str:
             f"Unusable file name {name!r}: rename the file to an ordinary name and upload it again."
         )
     return "/".join(parts)
+
+
+_NOT_IN_KB_NAME = re.compile(r"[^\w\u4e00-\u9fff .-]+")
+
+
+def to_kb_name(raw: str) -> str:
+    """A valid KB name made from a foreign one (a Langchain-Chatchat folder, say): a valid name stays as
+    it is; otherwise runs of characters our names reject become one '_', '..' goes, '.', '-', '_' and
+    spaces are trimmed from both ends, and the result is cut to 64 characters ("kb" if nothing is left).
+
+    Equal inputs give equal outputs, so a second import finds the knowledge bases of the first.
+    """
+    try:
+        return validate_kb_name(raw)
+    except InvalidName:
+        pass
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFC", raw))
+    text = re.sub(r"_{2,}", "_", _NOT_IN_KB_NAME.sub("_", text).replace("..", "_"))
+    text = text.strip("._- ")[:_MAX_NAME].rstrip("._- ")
+    return validate_kb_name(text or "kb")
