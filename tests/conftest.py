@@ -121,7 +121,7 @@ def fast_container(kb_home: Path, monkeypatch: pytest.MonkeyPatch) -> object:
 
     registry.register("embedder", "test-hash", HashingEmbedder)
     monkeypatch.setenv("KB_EMBEDDER__BACKEND", "test-hash")
-    monkeypatch.setenv("KB_RETRIEVAL__THRESHOLD", "0.25")  # the hashing embedder's own scale
+    monkeypatch.setenv("KB_RETRIEVAL__THRESHOLD", "0.05")  # the hashing embedder's own scale
     monkeypatch.setenv("KB_INGEST_WORKERS", "1")  # worker processes are tested on their own
     container = Container(Settings())
     generator = ScriptedGenerator()

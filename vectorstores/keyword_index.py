@@ -9,6 +9,7 @@ term, and unlike dividing by the best hit it does not call a weak best match "1.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
@@ -16,6 +17,8 @@ import shutil
 import time
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +30,7 @@ from kb_app.vectorstores.atomic import fsync_directory, fsync_file, write_bytes_
 logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-TOKENIZER_VERSION = 1  # bump whenever tokenisation changes: saved indexes then count as stale
+TOKENIZER_VERSION = 2  # bump whenever tokenisation changes: saved indexes then count as stale
 MANIFEST_FILE = "manifest.json"
 IDS_FILE = "ids.npy"
 DATA_PREFIX = "bm25-"
@@ -46,21 +49,50 @@ def normalise_text(text: str) -> str:
     """Fold look-alike characters before tokenising.
 
     NFKC maps full-width latin and digits to ASCII, and Kangxi radicals and CJK compatibility ideographs
-    (frequent in PDF text) to ordinary characters. Traditional-to-simplified conversion belongs here too.
+    (frequent in PDF text) to ordinary characters.
     """
     return unicodedata.normalize("NFKC", text)
 
 
-def tokenize_chinese(text: str) -> list[str]:
-    """Split mixed Chinese/latin text into lower-cased search tokens (jieba search mode).
+@lru_cache(maxsize=1)
+def _t2s() -> Any:
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+@dataclass(frozen=True)
+class Tokenizer:
+    """How text becomes BM25 words. `mode`: jieba "search" (words plus their sub-words: 中华人民共和国
+    also yields 中华, 人民, 共和国) or "precise" (one segmentation). `simplify`: convert traditional to
+    simplified characters first (OpenCC t2s), so 臺灣的經濟 matches 台湾的经济 in mixed-script KBs."""
+
+    mode: str = "search"
+    simplify: bool = True
+
+    def __call__(self, text: str) -> list[str]:
+        return tokenize_chinese(text, self.mode, self.simplify)
+
+    def fold(self, text: str) -> str:
+        """Text as the tokenizer sees it, without whitespace: where query words are looked up."""
+        text = normalise_text("".join(text.split())).lower()
+        return _t2s().convert(text) if self.simplify else text
+
+
+def tokenize_chinese(text: str, mode: str = "search", simplify: bool = True) -> list[str]:
+    """Split mixed Chinese/latin text into lower-cased search tokens (see `Tokenizer`).
 
     Whitespace- or punctuation-only tokens and `STOP_WORDS` are dropped.
     """
     import jieba
 
     jieba.setLogLevel(logging.WARNING)  # silences "Building prefix dict ..." on first use
+    text = normalise_text(text)
+    if simplify:
+        text = _t2s().convert(text)
+    cut = jieba.lcut_for_search if mode == "search" else jieba.lcut
     tokens = []
-    for raw in jieba.lcut_for_search(normalise_text(text)):
+    for raw in cut(text):
         token = raw.strip().lower()
         if token and token not in STOP_WORDS and any(ch.isalnum() for ch in token):
             tokens.append(token)
@@ -83,7 +115,14 @@ def _import_bm25s() -> Any:
 class KeywordIndex:
     """A BM25 index mapping int64 chunk ids to keyword relevance. Build with `build`, reopen with `load`."""
 
-    def __init__(self, ids: np.ndarray, retriever: Any | None, fingerprint: str = "") -> None:
+    def __init__(
+        self,
+        ids: np.ndarray,
+        retriever: Any | None,
+        fingerprint: str = "",
+        tokenizer: Tokenizer | None = None,
+    ) -> None:
+        self.tokenizer = tokenizer or Tokenizer()
         self._ids = np.asarray(ids, dtype=np.int64)
         self._retriever = retriever
         self.fingerprint = fingerprint
@@ -95,19 +134,26 @@ class KeywordIndex:
             self._idf = np.log1p((n_docs - doc_freq + 0.5) / (doc_freq + 0.5))  # bm25s's "lucene" idf
 
     @classmethod
-    def build(cls, ids: Sequence[int], texts: Sequence[str], fingerprint: str = "") -> KeywordIndex:
+    def build(
+        cls,
+        ids: Sequence[int],
+        texts: Sequence[str],
+        fingerprint: str = "",
+        tokenizer: Tokenizer | None = None,
+    ) -> KeywordIndex:
         """Tokenise `texts` and index them under `ids` (unique, same length as `texts`)."""
+        tokenizer = tokenizer or Tokenizer()
         id_array = np.asarray(ids, dtype=np.int64).reshape(-1)
         if len(id_array) != len(texts):
             raise ValueError(f"Got {len(id_array)} ids for {len(texts)} texts.")
         if len(np.unique(id_array)) != len(id_array):
             raise ValueError("Keyword index ids must be unique.")
-        corpus_tokens = [tokenize_chinese(text) for text in texts]
+        corpus_tokens = [tokenizer(text) for text in texts]
         if not any(corpus_tokens):
-            return cls(id_array, None, fingerprint)
+            return cls(id_array, None, fingerprint, tokenizer)
         retriever = _import_bm25s().BM25(k1=K1, b=B, method="lucene", backend="numpy")
         retriever.index(corpus_tokens, show_progress=False)
-        return cls(id_array, retriever, fingerprint)
+        return cls(id_array, retriever, fingerprint, tokenizer)
 
     @property
     def ids(self) -> np.ndarray:
@@ -133,18 +179,29 @@ class KeywordIndex:
         if self._retriever is None:
             return None
         vocab = self._retriever.vocab_dict
-        # Distinct tokens only: a repeated query word must not push a score past the bound.
-        tokens = set(tokenize_chinese(query))
-        token_ids = sorted({vocab[t] for t in tokens if t in vocab})
+        terms = self.query_terms(query)
+        token_ids = sorted({vocab[t] for t, _ in terms if t in vocab})
         if not token_ids:
             return None
         raw = np.asarray(self._retriever.get_scores_from_ids(token_ids), dtype=np.float64)
-        # A query word the corpus never uses still counts in the bound, weighted like the rarest word it
-        # does use: "火星的天气" matching only "天气" must score low, since the KB knows nothing of 火星.
+        return raw, sum(weight for _, weight in terms)
+
+    def query_terms(self, query: str) -> list[tuple[str, float]]:
+        """The query's distinct words with their idf, rarest-possible idf for words the KB never uses.
+
+        Distinct: a repeated query word must not push a score past the bound. An unseen word still counts,
+        weighted like the rarest word: "火星的天气" matching only "天气" must score low, since the KB knows
+        nothing of 火星.
+        """
+        if self._retriever is None:
+            return []
+        vocab = self._retriever.vocab_dict
         n_docs = float(self._retriever.scores["num_docs"])
         unseen_idf = float(np.log1p((n_docs - 0.5) / 1.5))
-        bound = float(self._idf[token_ids].sum()) + unseen_idf * (len(tokens) - len(token_ids))
-        return raw, bound
+        return [
+            (t, float(self._idf[vocab[t]]) if t in vocab else unseen_idf)
+            for t in sorted(set(self.tokenizer(query)))
+        ]
 
     def _top(self, raw: np.ndarray, k: int) -> list[tuple[int, float]]:
         k = min(k, raw.size)
@@ -162,6 +219,13 @@ class KeywordIndex:
         """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
+        # One saver at a time per directory (threads and processes): each save removes the folders it
+        # replaces, which must never be a folder another saver is still writing.
+        with open(directory / ".save.lock", "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self._save_locked(directory)
+
+    def _save_locked(self, directory: Path) -> None:
         data_name = f"{DATA_PREFIX}{time.time_ns():x}"
         data_dir = directory / data_name
         data_dir.mkdir()
@@ -178,6 +242,7 @@ class KeywordIndex:
             "data": data_name,
             "count": len(self._ids),
             "has_bm25": self._retriever is not None,
+            "tokenizer": asdict(self.tokenizer),
         }
         write_bytes_atomically(directory / MANIFEST_FILE, json.dumps(manifest, indent=2).encode())
         for stale in directory.glob(f"{DATA_PREFIX}*"):
@@ -212,7 +277,7 @@ class KeywordIndex:
             raise IndexInconsistent(
                 f"The keyword index in {directory} is damaged ({exc}). It can be rebuilt from the catalog."
             ) from exc
-        return cls(ids, retriever, str(manifest["fingerprint"]))
+        return cls(ids, retriever, str(manifest["fingerprint"]), Tokenizer(**manifest.get("tokenizer", {})))
 
 
 def _read_manifest(directory: Path) -> dict[str, Any]:
