@@ -35,14 +35,17 @@ def _embeddings(embedder: Any) -> Any:
 
 def build_or_load(corpus: Path, embedder: Any) -> tuple[Any, float]:
     """The baseline FAISS store over `corpus`, and the seconds its build took (0 when cached)."""
+    import hashlib
+
+    cache = CACHE / hashlib.sha256(corpus.read_bytes()).hexdigest()[:16]
     from langchain_community.vectorstores import FAISS
     from langchain_community.vectorstores.utils import DistanceStrategy
     from langchain_core.documents import Document
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     embeddings = _embeddings(embedder)
-    if (CACHE / "index.faiss").exists():
-        store = FAISS.load_local(str(CACHE), embeddings, allow_dangerous_deserialization=True)
+    if (cache / "index.faiss").exists():
+        store = FAISS.load_local(str(cache), embeddings, allow_dangerous_deserialization=True)
         return store, 0.0
     splitter = RecursiveCharacterTextSplitter(
         separators=SEPARATORS, is_separator_regex=True, chunk_size=250, chunk_overlap=50
@@ -59,8 +62,8 @@ def build_or_load(corpus: Path, embedder: Any) -> tuple[Any, float]:
         chunks, embeddings, normalize_L2=True, distance_strategy=DistanceStrategy.MAX_INNER_PRODUCT
     )
     build_s = time.perf_counter() - started
-    CACHE.mkdir(parents=True, exist_ok=True)
-    store.save_local(str(CACHE))
+    cache.mkdir(parents=True, exist_ok=True)
+    store.save_local(str(cache))
     return store, build_s
 
 

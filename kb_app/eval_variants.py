@@ -62,8 +62,6 @@ def run_variants(
 ) -> dict[str, Tally]:
     """Tallies of the default fusion for each splitter and embedder variant (and the default, as the
     baseline of the same subset)."""
-    from kb_app.container import Container
-
     if not chunkings and not embedders:
         return {}
     home = container.settings.home
@@ -71,15 +69,29 @@ def run_variants(
     specs: list[tuple[str, str | None, str | None]] = [("default", None, None)]
     specs += [(f"chunks {c}", c, None) for c in chunkings]
     specs += [(f"embedder {e}", None, e) for e in embedders]
-    tallies: dict[str, Tally] = {}
-    for label, chunking, embedder in specs:
-        variant = Container(variant_settings(container.settings, chunking, embedder))
-        name = "eval-variant-" + "".join(ch if ch.isalnum() else "-" for ch in label).strip("-")
-        source_dir = home / ".eval-sources" / name
-        write_corpus(subset, source_dir)
-        variant.ingest(name, [source_dir])
-        retriever = variant.retriever(variant.open_kb(name), top_k=10)
-        fusion = retriever.config.fusion
-        tally = score_retriever(retriever, questions, [fusion])[fusion]
-        tallies[f"subset/{label}"] = tally
-    return tallies
+    return {
+        f"subset/{label}": score_variant(container, subset, questions, label, chunking, embedder)
+        for label, chunking, embedder in specs
+    }
+
+
+def score_variant(
+    container: Any,
+    subset: Path,
+    questions: Sequence[dict[str, Any]],
+    label: str,
+    chunking: str | None = None,
+    embedder: str | None = None,
+) -> Tally:
+    """Index `subset` in a KB of its own with the variant's settings and score the default fusion."""
+    from kb_app.container import Container
+
+    home = container.settings.home
+    variant = Container(variant_settings(container.settings, chunking, embedder))
+    name = "eval-variant-" + "".join(ch if ch.isalnum() else "-" for ch in label).strip("-")
+    source_dir = home / ".eval-sources" / name
+    write_corpus(subset, source_dir)
+    variant.ingest(name, [source_dir])
+    retriever = variant.retriever(variant.open_kb(name), top_k=10)
+    fusion = retriever.config.fusion
+    return score_retriever(retriever, questions, [fusion])[fusion]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -64,8 +65,11 @@ def test_the_wheel_carries_the_migrations_and_they_run_from_it(tmp_path: Path) -
     unpacked = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(unpacked)
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, f"sqlite:///{tmp_path / 'c.db'}"],
-        env={"PYTHONPATH": str(unpacked), "PATH": "/usr/bin:/bin"},
+        # -S: no .pth files, so the editable install of this checkout cannot shadow the wheel; the
+        # dependencies still come from site-packages, after the wheel on the path.
+        [sys.executable, "-S", "-c", PROBE, f"sqlite:///{tmp_path / 'c.db'}"],
+        env={"PYTHONPATH": f"{unpacked}:{sysconfig.get_paths()['purelib']}", "PATH": "/usr/bin:/bin"},
+        cwd=tmp_path,  # not the checkout: `python -c` puts the working directory first on sys.path
         capture_output=True,
         text=True,
         timeout=120,

@@ -103,7 +103,7 @@ def demo_env(kb_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         "KB_LLM__BACKEND": "echo",
         "KB_RETRIEVAL__THRESHOLD": "0.25",
         "KB_INGEST_WORKERS": "1",
-        "KBTEST_PIECE_DELAY": "0.1",
+        "KBTEST_PIECE_DELAY": "0.3",
         "KBTEST_GENERATOR_LOG": str(tmp_path / "generator.log"),
     }
     for key, value in fakes.items():

@@ -149,7 +149,7 @@ def test_kb_stats_counts_files_chunks_and_disabled(hr, tmp_path):
     total = sum(f.chunks for f in hr.open_kb("hr").files())
     assert stats["hr"]["files"] == 2 and stats["hr"]["chunks"] == total
     assert stats["hr"]["disabled_chunks"] == 1 and stats["empty"]["chunks"] == 0
-    assert stats["hr"]["threshold"] == 0.25 and not stats["hr"]["calibrated"]  # KB_RETRIEVAL__THRESHOLD
+    assert stats["hr"]["threshold"] == 0.05 and not stats["hr"]["calibrated"]  # KB_RETRIEVAL__THRESHOLD
     hr.catalog.set_threshold(hr.open_kb("hr").kb_id, 0.5)
     again = {s["name"]: s for s in curation.kb_stats(hr)}["hr"]
     assert again["threshold"] == 0.5 and again["calibrated"]
