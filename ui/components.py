@@ -1,4 +1,4 @@
-"""Small render helpers for the Streamlit app, and the pure formatting they use.
+"""Pure formatting the pages share: escaping, snippets, citation titles, the file table.
 
 Document text, file names and model answers are user-controlled content: they are always
 markdown-escaped and never rendered with `unsafe_allow_html`.
@@ -7,38 +7,16 @@ markdown-escaped and never rendered with `unsafe_allow_html`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
 
-import streamlit as st
-
-from kb_app.names import clean_relative_name
-from kb_app.schema import Answer, Citation, FileReport
+from kb_app.schema import Citation
 from kb_app.ui.i18n import status_label, t
 
 # Every ASCII character markdown (or Streamlit's :color[] / $latex$ extensions) gives a meaning to.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=&])")
 SNIPPET_CHARS = 240
-_REPORT_ICONS = {"done": "✅", "skipped": "⏭️", "failed": "❌", "removed": "🗑️"}
-
-
-class Upload(Protocol):
-    """What the app needs of a Streamlit UploadedFile."""
-
-    name: str
-
-    def getvalue(self) -> bytes: ...
-
-
-@dataclass(frozen=True)
-class Turn:
-    """One question of the conversation and what it got: an Answer, or an error message."""
-
-    question: str
-    answer: Answer | None = None
-    error: str | None = None
 
 
 def escape_markdown(text: str) -> str:
@@ -66,83 +44,37 @@ def citation_title(citation: Citation, number: int, lang: str) -> str:
     return " · ".join(parts)
 
 
-def report_line(report: FileReport, lang: str) -> str:
-    """One plain-text result line of an ingest: icon, file, outcome, chunks or error."""
-    line = f"{_REPORT_ICONS.get(report.status, '•')} {report.name}：{status_label(report.status, lang)}"
-    if report.status in ("done", "skipped"):
-        line += f"（{t('chunks_count', lang, chunks=report.chunks)}）"
-    if report.error:
-        line += f" — {report.error}"
-    return line
+def human_size(size: int | None) -> str:
+    """Bytes as B / KB / MB / GB with one decimal above bytes."""
+    if size is None:
+        return ""
+    value = float(size)
+    for unit in ("B", "KB", "MB"):
+        if value < 1024:
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"
+
+
+def local_time(moment: datetime | None) -> str:
+    """A catalog timestamp (UTC; naive from SQLite) in the server's local time, to the minute."""
+    if moment is None:
+        return ""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 def file_table(rows: Iterable[Any], lang: str) -> list[dict[str, Any]]:
-    """Rows for the KB's file table (objects with name, status, pages, chunks, error)."""
+    """Rows for a KB's file table (catalog file rows: name, size, pages, chunks, status, updated, error)."""
     return [
         {
             t("col_file", lang): row.name,
-            t("col_status", lang): status_label(row.status, lang),
+            t("col_size", lang): human_size(row.size),
             t("col_pages", lang): row.pages,
             t("col_chunks", lang): row.chunks,
+            t("col_status", lang): status_label(row.status, lang),
+            t("col_updated", lang): local_time(row.updated_at),
             t("col_error", lang): row.error or "",
         }
         for row in rows
     ]
-
-
-def save_uploads(uploads: Sequence[Upload], folder: Path) -> list[Path]:
-    """Write each upload into `folder` under its cleaned base name; returns the paths written, once each.
-
-    Uploads that clean to the same name overwrite each other: the last one wins, as in the KB itself.
-
-    Raises:
-        InvalidName: when an upload's name has nothing usable left after cleaning.
-    """
-    paths: dict[Path, None] = {}
-    for upload in uploads:
-        target = folder / clean_relative_name(upload.name).rsplit("/", 1)[-1]
-        target.write_bytes(upload.getvalue())
-        paths[target] = None
-    return list(paths)
-
-
-def render_citations(citations: Sequence[Citation], lang: str) -> None:
-    for number, citation in enumerate(citations, start=1):
-        with st.container(border=True):
-            st.markdown(f"**{escape_markdown(citation_title(citation, number, lang))}**")
-            st.caption(escape_markdown(snippet(citation.text)))
-
-
-def render_answer(answer: Answer, lang: str) -> None:
-    """The answer text and its source cards; a refusal shows the not-found state and closest passages."""
-    if answer.refused:
-        st.warning(t("not_found", lang))
-        if answer.citations:
-            st.caption(t("closest", lang))
-            render_citations(answer.citations, lang)
-        return
-    st.markdown(escape_multiline(answer.text))
-    if answer.citations:
-        st.caption(t("sources", lang))
-        render_citations(answer.citations, lang)
-
-
-def render_turn(turn: Turn, lang: str) -> None:
-    with st.chat_message("user"):
-        st.markdown(escape_multiline(turn.question))
-    with st.chat_message("assistant"):
-        if turn.error:
-            st.error(escape_markdown(turn.error))
-        elif turn.answer is not None:
-            render_answer(turn.answer, lang)
-
-
-def render_reports(reports: Sequence[FileReport], lang: str) -> None:
-    for report in reports:
-        line = escape_markdown(report_line(report, lang))
-        if report.status == "failed":
-            st.error(line)
-        elif report.status == "done":
-            st.success(line)
-        else:
-            st.info(line)

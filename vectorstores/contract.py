@@ -3,12 +3,13 @@
 A backend's test module subclasses `VectorStoreContract` and implements `make_store`:
 
     class TestFaissContract(VectorStoreContract):
-        def make_store(self, directory: Path) -> VectorStore:
-            return FaissVectorStore(directory, self.dimension)
+        def make_store(self, directory: Path, dimension: int | None = None) -> VectorStore:
+            return FaissVectorStore(directory, dimension or self.dimension)
 
 pytest then runs every `test_*` method below against it. `make_store` is called with a fresh
-`tmp_path` per test and again with the same directory to check persistence. Plain asserts only, so this
-module needs no pytest at import time.
+`tmp_path` per test; `reopen_store` (by default `make_store` again) opens the same directory to check
+persistence, and a backend with a server process overrides it to restart that server first. Plain asserts
+only, so this module needs no pytest at import time.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kb_app.errors import IndexInconsistent
 from kb_app.protocols import VectorStore
 
 # 60-bit ids like `kb_app.schema.vector_id_of` produces, to catch int32 truncation in a backend.
@@ -40,8 +42,11 @@ class VectorStoreContract:
     dimension = 16
     size = 40
 
-    def make_store(self, directory: Path) -> VectorStore:
+    def make_store(self, directory: Path, dimension: int | None = None) -> VectorStore:
         raise NotImplementedError
+
+    def reopen_store(self, directory: Path, dimension: int | None = None) -> VectorStore:
+        return self.make_store(directory, dimension)
 
     def filled_store(self, directory: Path) -> tuple[VectorStore, np.ndarray, np.ndarray]:
         store = self.make_store(directory)
@@ -111,7 +116,7 @@ class VectorStoreContract:
         queries = unit_vectors(5, self.dimension, seed=6)
         before = [store.search(q, 8) for q in queries]
         store.persist()
-        reopened = self.make_store(tmp_path)
+        reopened = self.reopen_store(tmp_path)
         assert reopened.count() == self.size - 5
         assert reopened.ids() == set(ids[5:].tolist())
         for query, expected in zip(queries, before, strict=True):
@@ -127,3 +132,45 @@ class VectorStoreContract:
         store.delete(first[:4].tolist())
         assert store.ids() == set(first[4:].tolist()) | set(second.tolist())
         assert store.count() == 16
+
+    def test_reconstruct_returns_stored_vectors_in_order(self, tmp_path: Path) -> None:
+        store, ids, vectors = self.filled_store(tmp_path)
+        got = store.reconstruct(ids[[5, 0, 17]].tolist())  # type: ignore[attr-defined]
+        assert np.allclose(got, vectors[[5, 0, 17]], atol=1e-6)
+        assert store.reconstruct([]).shape == (0, self.dimension)  # type: ignore[attr-defined]
+        try:
+            store.reconstruct([int(ids[0]), int(ID_BASE - 1)])  # type: ignore[attr-defined]
+        except KeyError:
+            pass
+        else:
+            raise AssertionError("reconstruct of an unknown id must raise KeyError")
+
+    def test_vectors_of_another_width_are_refused(self, tmp_path: Path) -> None:
+        store, _, _ = self.filled_store(tmp_path)
+        for call in (
+            lambda: store.add(make_ids(1, start=900), unit_vectors(1, self.dimension + 1, seed=9)),
+            lambda: store.search(unit_vectors(1, self.dimension - 1, seed=9)[0], 3),
+        ):
+            try:
+                call()
+            except IndexInconsistent:
+                continue
+            raise AssertionError("a vector of the wrong width must raise IndexInconsistent")
+        store.persist()
+        try:
+            self.reopen_store(tmp_path, self.dimension * 2).count()
+        except IndexInconsistent as exc:
+            assert "embedder" in str(exc)
+        else:
+            raise AssertionError("reopening with another dimension must raise IndexInconsistent")
+
+    def test_delete_of_one_files_ids_leaves_the_others(self, tmp_path: Path) -> None:
+        """What `KnowledgeBase.remove_files` asks of a store: drop one file's ids, keep every other."""
+        store, ids, vectors = self.filled_store(tmp_path)
+        file_a, file_b = ids[:25].tolist(), ids[25:].tolist()
+        assert store.delete(file_a) == 25
+        store.persist()
+        reopened = self.reopen_store(tmp_path)
+        assert reopened.ids() == set(file_b)
+        hits = reopened.search(vectors[30], 5)
+        assert hits[0][0] == int(ids[30]) and not {i for i, _ in hits} & set(file_a)

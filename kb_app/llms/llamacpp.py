@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from kb_app.errors import GeneratorError, ModelNotFound
+from kb_app.llms.gguf_chat import cached_prefix, metadata_chat_formatter, prompt_tokens
 from kb_app.llms.messages import check_messages
 
 logger = logging.getLogger(__name__)
@@ -45,8 +46,11 @@ def check_gguf_file(path: Path) -> None:
 class LlamaCppGenerator:
     """Chat generation with llama.cpp, using the chat template stored in the GGUF metadata.
 
-    The model loads on first use and is kept. llama.cpp contexts are not thread-safe, so calls are
-    serialised with a lock; a stream holds the lock until it is exhausted or closed.
+    Any architecture the bundled llama.cpp runs works the same way (Qwen2, GLM-4, ChatGLM, Llama, ...):
+    nothing here is specific to one model family. The model loads on first use and is kept, and with it
+    the KV cache of the previous prompt, whose common prefix with the next prompt (the fixed system
+    message) llama-cpp-python does not evaluate again. llama.cpp contexts are not thread-safe, so calls
+    are serialised with a lock; a stream holds the lock until it is exhausted or closed.
     """
 
     def __init__(
@@ -63,6 +67,7 @@ class LlamaCppGenerator:
         self.temperature = temperature
         self.seed = seed
         self._llama: Any = None
+        self._formatter: Any = None
         self._load_lock = threading.Lock()
         self._run_lock = threading.Lock()
 
@@ -101,7 +106,10 @@ class LlamaCppGenerator:
                 f"llama.cpp could not load {self.model_path}: {exc}. The file may be damaged or use an "
                 "architecture this llama-cpp-python build does not support."
             ) from exc
-        if "tokenizer.chat_template" not in llama.metadata:
+        self._formatter = metadata_chat_formatter(llama)
+        if self._formatter is not None:
+            llama.chat_handler = self._formatter.to_chat_handler()
+        else:
             logger.warning(
                 "%s ships no chat template; llama-cpp-python falls back to '%s', which may not match "
                 "the model's training format.",
@@ -109,6 +117,23 @@ class LlamaCppGenerator:
                 llama.chat_format,
             )
         return llama
+
+    def render_prompt(self, messages: list[dict[str, str]]) -> str:
+        """The exact prompt text the model sees: `messages` through the GGUF's own chat template.
+
+        Raises:
+            GeneratorError: the GGUF has no chat template (generation then uses llama-cpp's fallback).
+        """
+        self._model()
+        if self._formatter is None:
+            raise GeneratorError(f"{self.model_path.name} has no tokenizer.chat_template in its metadata.")
+        return str(self._formatter(messages=check_messages(messages)).prompt)
+
+    def cached_prompt_tokens(self, messages: list[dict[str, str]]) -> tuple[int, int]:
+        """(tokens of the prompt for `messages`, how many of them the KV cache already holds)."""
+        tokens = prompt_tokens(self._model(), self.render_prompt(messages))
+        with self._run_lock:
+            return len(tokens), cached_prefix(self._model(), tokens)
 
     def _completion(self, messages: list[dict[str, str]], max_tokens: int, stream: bool) -> Any:
         checked = check_messages(messages)

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
-from kb_app.errors import GeneratorError, KBError, ModelNotFound
+from kb_app.errors import GeneratorError, KBError
+from kb_app.llms.hf_checkpoint import check_loadable, read_model_config
 from kb_app.llms.messages import check_messages
+from kb_app.llms.quantization import check_quantization, load_kwargs, pick_device, quantize_int8_cpu
 
 logger = logging.getLogger(__name__)
 
-QUANTIZATIONS = ("none", "int8", "int4")
 _JOIN_TIMEOUT_S = 30.0
 
 
@@ -32,39 +32,20 @@ class _StopOnEvent:
         )
 
 
-def read_model_config(model_dir: Path) -> dict[str, Any]:
-    """Return config.json of a model directory.
-
-    Raises:
-        ModelNotFound: the directory or its config.json is missing.
-    """
-    config_file = model_dir / "config.json"
-    if not config_file.is_file():
-        what = "directory not found" if not model_dir.is_dir() else "no config.json in it"
-        raise ModelNotFound(
-            f"Transformers model {model_dir}: {what}. Set KB_LLM__MODEL_PATH to a local Hugging Face model "
-            "directory (with config.json, tokenizer and weights), or use KB_LLM__BACKEND=llama-cpp."
-        )
-    config: dict[str, Any] = json.loads(config_file.read_text(encoding="utf-8"))
-    return config
-
-
 class TransformersGenerator:
     """Chat generation with `AutoModelForCausalLM` and the tokenizer's own chat template.
 
-    GLM-4 and GLM-Edge load natively (transformers 5.x); remote code is trusted only for models whose
-    config.json asks for it through `auto_map` (old ChatGLM3). A temperature of 0 decodes greedily.
+    GLM-4 (glm-4-9b-chat-hf, GLM-4-0414) and GLM-Edge load natively in transformers 5.x. Old ChatGLM
+    checkpoints, whose bundled code no longer runs there, are refused with advice (see hf_checkpoint).
+    Remote code is trusted only for other models whose config.json asks for it through `auto_map` and
+    whose code files are in the directory. A temperature of 0 decodes greedily.
     """
 
     def __init__(
         self, model_path: Path, quantization: str = "none", temperature: float = 0.1, device: str = "auto"
     ) -> None:
-        if quantization not in QUANTIZATIONS:
-            raise KBError(
-                f"Unknown KB_LLM__QUANTIZATION {quantization!r}; use one of {', '.join(QUANTIZATIONS)}."
-            )
         self.model_path = Path(model_path)
-        self.quantization = quantization
+        self.quantization = check_quantization(quantization)
         self.temperature = temperature
         self.device = device
         self._loaded: tuple[Any, Any] | None = None
@@ -82,12 +63,13 @@ class TransformersGenerator:
 
     def _load(self) -> tuple[Any, Any]:
         config = read_model_config(self.model_path)
-        trust_remote_code = "auto_map" in config
         import torch
+        import transformers
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        device = self.device if self.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
-        load_kwargs = self._load_kwargs(torch, device)
+        trust_remote_code = check_loadable(self.model_path, config, transformers.__version__)
+        device = pick_device(self.device, self.quantization, torch.cuda.is_available())
+        kwargs = load_kwargs(self.quantization, device, torch)
         tokenizer = AutoTokenizer.from_pretrained(
             self.model_path, local_files_only=True, trust_remote_code=trust_remote_code
         )
@@ -98,33 +80,23 @@ class TransformersGenerator:
             )
         logger.info("Loading %s on %s (quantization=%s)", self.model_path, device, self.quantization)
         model: Any = AutoModelForCausalLM.from_pretrained(
-            self.model_path, local_files_only=True, trust_remote_code=trust_remote_code, **load_kwargs
+            self.model_path, local_files_only=True, trust_remote_code=trust_remote_code, **kwargs
         )
-        if self.quantization == "none":
+        if "device_map" not in kwargs:  # bitsandbytes places the weights itself
             model.to(device)
+        if self.quantization == "int8-cpu":
+            quantize_int8_cpu(model)
         model.eval()
         return model, tokenizer
 
-    def _load_kwargs(self, torch: Any, device: str) -> dict[str, Any]:
-        if self.quantization == "none":
-            # float32 on CPU: half-precision matmuls there are slow or unsupported.
-            return {"dtype": "auto" if device.startswith("cuda") else torch.float32}
-        if not torch.cuda.is_available():
-            raise KBError(
-                f"KB_LLM__QUANTIZATION={self.quantization} needs a CUDA GPU (bitsandbytes). On CPU, use a "
-                "quantized GGUF file with KB_LLM__BACKEND=llama-cpp instead."
+    def render_prompt(self, messages: list[dict[str, str]]) -> str:
+        """The exact prompt text the model sees: `messages` through the tokenizer's own chat template."""
+        _, tokenizer = self._components()
+        return str(
+            tokenizer.apply_chat_template(
+                check_messages(messages), add_generation_prompt=True, tokenize=False
             )
-        try:
-            from transformers import BitsAndBytesConfig
-        except ImportError as exc:  # pragma: no cover - depends on the installed transformers
-            raise KBError("Quantized loading needs bitsandbytes: pip install bitsandbytes") from exc
-        if self.quantization == "int8":
-            quant = BitsAndBytesConfig(load_in_8bit=True)
-        else:
-            quant = BitsAndBytesConfig(
-                load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.float16
-            )
-        return {"quantization_config": quant, "device_map": "auto"}
+        )
 
     def _prepare(self, messages: list[dict[str, str]], max_tokens: int) -> tuple[Any, Any, dict[str, Any]]:
         checked = check_messages(messages)

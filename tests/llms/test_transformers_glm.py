@@ -1,4 +1,8 @@
-"""TransformersGenerator on tiny random-weight GLM models built in the test (no hub access)."""
+"""TransformersGenerator on tiny random-weight GLM models built in the test (no hub access).
+
+"glm" is GlmForCausalLM (glm-4-9b-chat-hf, GLM-Edge), "glm4" is Glm4ForCausalLM (GLM-4-0414); each is
+saved with its own chat template and loaded back through the real loader with local_files_only.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,9 @@ import json
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,80 +21,18 @@ from kb_app.errors import KBError, ModelNotFound
 from kb_app.llms.transformers_lm import TransformersGenerator
 from kb_app.protocols import Generator
 
-SPECIAL_TOKENS = [
-    "<pad>",
-    "<unk>",
-    "<|endoftext|>",
-    "[gMASK]",
-    "<sop>",
-    "<|system|>",
-    "<|user|>",
-    "<|assistant|>",
-]
-CORPUS = (
-    "知识库问答系统根据上传的文档回答用户的问题，并给出引用。北京是中华人民共和国的首都，位于华北平原。"
-    "请只用资料中的内容回答；如果资料里没有答案，就说不知道。模型在本地运行，不需要联网。"
-    "Hello world, answer in Chinese 123."
-)
-GLM4_TEMPLATE = (
-    "[gMASK]<sop>{% for m in messages %}<|{{ m['role'] }}|>\n{{ m['content'] }}{% endfor %}"
-    "{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
-)
+from .tiny_models import CORPUS, SPECIAL_TOKENS, TEMPLATES, render
+
 MESSAGES = [
     {"role": "system", "content": "请只用资料回答。"},
     {"role": "user", "content": "北京是哪个国家的首都？"},
 ]
-
-
-def _tiny_tokenizer():
-    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-
-    vocab = {token: i for i, token in enumerate(SPECIAL_TOKENS + sorted(set(CORPUS + " \n")))}
-    backend = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
-    backend.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")  # one token per char
-    backend.decoder = decoders.Fuse()
-    backend.add_special_tokens(SPECIAL_TOKENS)
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend,
-        eos_token="<|endoftext|>",
-        pad_token="<pad>",
-        unk_token="<unk>",
-        additional_special_tokens=SPECIAL_TOKENS[3:],
-    )
-    tokenizer.chat_template = GLM4_TEMPLATE
-    return tokenizer
-
-
-def _save_tiny_model(directory: Path, architecture: str) -> Path:
-    import torch
-    from transformers import Glm4Config, Glm4ForCausalLM, GlmConfig, GlmForCausalLM
-
-    tokenizer = _tiny_tokenizer()
-    config_class, model_class = {"glm": (GlmConfig, GlmForCausalLM), "glm4": (Glm4Config, Glm4ForCausalLM)}[
-        architecture
-    ]
-    config = config_class(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        head_dim=16,
-        pad_token_id=0,
-        eos_token_id=tokenizer.eos_token_id,
-        bos_token_id=None,
-    )
-    torch.manual_seed(0)
-    model_class(config).save_pretrained(directory)
-    tokenizer.save_pretrained(directory)
-    return directory
+VOCABULARY = set(CORPUS + " \n")
 
 
 @pytest.fixture(scope="session")
-def glm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _save_tiny_model(tmp_path_factory.mktemp("tiny-glm"), "glm")
+def glm_dir(tiny_glm: Callable[[str], Path]) -> Path:
+    return tiny_glm("glm")
 
 
 @pytest.fixture(scope="session")
@@ -114,7 +58,7 @@ def test_registry_and_protocol(glm_dir: Path) -> None:
 def test_generate_returns_decoded_text(greedy_glm: TransformersGenerator) -> None:
     answer = greedy_glm.generate(MESSAGES, max_tokens=12)
     assert isinstance(answer, str) and answer
-    assert set(answer) <= set(CORPUS + " \n"), "decoded text must come from the tokenizer's vocabulary"
+    assert set(answer) <= VOCABULARY, "decoded text must come from the tokenizer's vocabulary"
     assert 0 < greedy_glm.count_tokens(answer) <= 12
     assert not any(token in answer for token in SPECIAL_TOKENS), "special tokens are skipped"
     assert greedy_glm.generate(MESSAGES, max_tokens=12) == answer, "temperature 0 decodes greedily"
@@ -129,6 +73,41 @@ def test_stream_concatenates_to_greedy_generate(greedy_glm: TransformersGenerato
 def test_count_tokens_uses_real_tokenizer(greedy_glm: TransformersGenerator) -> None:
     assert greedy_glm.count_tokens("北京是首都") == 5
     assert greedy_glm.count_tokens("") == 0
+
+
+@pytest.mark.parametrize("architecture", ["glm", "glm4"])
+def test_prompt_is_the_tokenizers_own_chat_template(
+    architecture: str, tiny_glm: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = tiny_glm(architecture)
+    saved_template = (directory / "chat_template.jinja").read_text(encoding="utf-8")
+    assert saved_template == TEMPLATES[architecture]
+    expected = render(saved_template, MESSAGES)
+    generator = TransformersGenerator(directory, temperature=0.0)
+    assert generator.render_prompt(MESSAGES) == expected
+    model, tokenizer = generator._components()
+    seen: list[Any] = []
+    real_generate = model.generate
+
+    def spy(**kwargs: Any) -> Any:
+        seen.append(kwargs["input_ids"])
+        return real_generate(**kwargs)
+
+    monkeypatch.setattr(model, "generate", spy)
+    answer = generator.generate(MESSAGES, max_tokens=6)
+    streamed = "".join(generator.stream(MESSAGES, max_tokens=6))
+    assert answer == streamed and set(answer) <= VOCABULARY
+    expected_ids = tokenizer(expected, add_special_tokens=False)["input_ids"]
+    assert len(seen) == 2
+    for input_ids in seen:  # what the model was actually fed, for generate and for stream
+        assert input_ids[0].tolist() == expected_ids
+
+
+def test_the_two_architectures_format_prompts_differently(tiny_glm: Callable[[str], Path]) -> None:
+    glm4 = TransformersGenerator(tiny_glm("glm4")).render_prompt(MESSAGES)
+    edge = TransformersGenerator(tiny_glm("glm")).render_prompt(MESSAGES)
+    assert glm4.startswith("[gMASK]<sop><|system|>") and not edge.startswith("[gMASK]")
+    assert glm4.endswith("<|assistant|>\n") and edge.endswith("<|assistant|>\n")
 
 
 def _generation_threads() -> list[threading.Thread]:
@@ -150,29 +129,43 @@ def test_closing_the_stream_stops_generation(glm_without_eos_dir: Path) -> None:
 def test_sampling_with_temperature_returns_text(glm_dir: Path) -> None:
     answer = TransformersGenerator(glm_dir, temperature=0.7).generate(MESSAGES, max_tokens=8)
     assert isinstance(answer, str)
-    assert set(answer) <= set(CORPUS + " \n")
+    assert set(answer) <= VOCABULARY
 
 
-def test_glm4_architecture_streams_like_it_generates(tmp_path: Path) -> None:
-    generator = TransformersGenerator(_save_tiny_model(tmp_path / "glm4", "glm4"), temperature=0.0)
-    answer = generator.generate(MESSAGES, max_tokens=10)
-    assert answer
-    assert "".join(generator.stream(MESSAGES, max_tokens=10)) == answer
+def test_int8_cpu_quantized_model_generates_and_streams(tiny_glm: Callable[[str], Path]) -> None:
+    import torch
+
+    generator = TransformersGenerator(tiny_glm("glm4"), quantization="int8-cpu", temperature=0.0)
+    answer = generator.generate(MESSAGES, max_tokens=8)
+    assert answer and set(answer) <= VOCABULARY
+    assert "".join(generator.stream(MESSAGES, max_tokens=8)) == answer
+    model, _ = generator._components()
+    assert model.device.type == "cpu"
+    dynamic = torch.ao.nn.quantized.dynamic.Linear
+    assert isinstance(model.model.layers[0].self_attn.q_proj, dynamic)
+    assert isinstance(model.model.layers[-1].mlp.gate_up_proj, dynamic)
+    assert type(model.model.layers[-1].mlp.down_proj) is torch.nn.Linear, "outlier-prone input: float32"
+    assert type(model.lm_head) is torch.nn.Linear, "the output head stays float32"
 
 
-def test_int4_on_cpu_explains_what_to_do(glm_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("quantization", ["int8", "int4"])
+def test_bitsandbytes_without_cuda_explains_what_to_do(
+    quantization: str, glm_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import torch
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    generator = TransformersGenerator(glm_dir, quantization="int4")
+    generator = TransformersGenerator(glm_dir, quantization=quantization)
     with pytest.raises(KBError, match="CUDA") as caught:
         generator.generate(MESSAGES, max_tokens=4)
-    assert "llama-cpp" in str(caught.value) and "GGUF" in str(caught.value)
+    message = str(caught.value)
+    assert "int8-cpu" in message and "llama-cpp" in message and "GGUF" in message
 
 
 def test_unknown_quantization_is_rejected(glm_dir: Path) -> None:
-    with pytest.raises(KBError, match="KB_LLM__QUANTIZATION"):
+    with pytest.raises(KBError, match="KB_LLM__QUANTIZATION") as caught:
         TransformersGenerator(glm_dir, quantization="int3")
+    assert "int8-cpu" in str(caught.value)
 
 
 def test_missing_model_dir_names_the_setting(tmp_path: Path) -> None:

@@ -1,49 +1,42 @@
-"""The UI's pure helpers, and the Streamlit app itself through AppTest with fast fake models."""
+"""The UI's pure helpers: strings, escaping, formatting, highlighting and the job list's arithmetic."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
-import pytest
-import streamlit as st
-from streamlit.testing.v1 import AppTest
+from kb_app.schema import Citation
+from kb_app.ui import components, jobs_view
+from kb_app.ui.highlight import HIGHLIGHT_OPEN, highlight_markdown, match_spans, query_terms
+from kb_app.ui.i18n import STRINGS, role_label, status_label, t
 
-from kb_app import registry
-from kb_app.schema import Citation, FileReport
-from kb_app.ui import components
-from kb_app.ui.i18n import STRINGS, status_label, t
-
-APP = Path(__file__).resolve().parents[2] / "ui" / "app.py"
 HOSTILE = "<script>alert(1)</script>"
-ROUTER_DOC = (
-    "星河路由器使用说明。星河路由器的默认管理地址是 192.168.8.1。出厂密码印在机身背面的标签上。\n"
-    f"备注：{HOSTILE} [点我](http://evil.example) ![x](http://evil.example/x.png)\n"
-)
-ANSWER = "星河路由器的默认管理地址是 192.168.8.1。<img src=x onerror=alert(1)>"
 
 
-# -- pure helpers ---------------------------------------------------------------------------------
 def test_lookup_falls_back_to_chinese_then_to_the_key(monkeypatch):
     monkeypatch.setitem(STRINGS, "only_zh", {"zh": "只有中文"})
-    assert t("tab_chat", "en") == "Chat"
+    assert t("nav_chat", "en") == "Chat"
     assert t("only_zh", "en") == "只有中文"
-    assert t("tab_chat", "fr") == "问答"
+    assert t("nav_chat", "fr") == "问答"
     assert t("no_such_key", "en") == "no_such_key"
     assert t("page", "zh", page=3) == "第3页"
 
 
-def test_every_string_has_chinese_and_english():
+def test_every_string_has_chinese_and_english_with_the_same_placeholders():
     missing = [key for key, entry in STRINGS.items() if not entry.get("zh") or not entry.get("en")]
     assert missing == []
+    fields = re.compile(r"\{(\w+)\}")
+    differ = [k for k, e in STRINGS.items() if set(fields.findall(e["zh"])) != set(fields.findall(e["en"]))]
+    assert differ == []
 
 
-def test_status_labels_translate_known_and_keep_unknown():
+def test_status_and_role_labels_translate_known_and_keep_unknown():
     assert status_label("done") == "完成"
-    assert status_label("failed", "en") == "failed"
+    assert status_label("embedding", "en") == "embedding"
     assert status_label("weird") == "weird"
+    assert role_label("admin") == "管理员"
+    assert role_label("viewer", "en") == "viewer"
 
 
 def test_citation_title_has_file_page_and_two_decimal_score():
@@ -55,7 +48,6 @@ def test_citation_title_has_file_page_and_two_decimal_score():
 
 def test_escape_markdown_neutralises_html_links_and_images():
     escaped = components.escape_markdown(f"{HOSTILE} [a](http://x) ![i](y.png) **b** $x$ :red[c]")
-    # every markdown/HTML-significant character is backslash-escaped, so nothing is interpreted
     assert re.search(r"(?<!\\)[<>\[\]()*$:!]", escaped) is None
     assert components.escape_markdown("星河路由器") == "星河路由器"
 
@@ -70,113 +62,77 @@ def test_snippet_collapses_whitespace_and_truncates():
     assert len(cut) == 10 and cut.endswith("…")
 
 
-def test_report_line_says_outcome_chunks_and_error():
-    assert components.report_line(FileReport("a.txt", "done", chunks=3), "zh") == "✅ a.txt：完成（3 个片段）"
-    failed = components.report_line(FileReport("b.pdf", "failed", error="file is encrypted"), "en")
-    assert failed.startswith("❌ b.pdf：failed") and failed.endswith("file is encrypted")
+def test_human_size_and_local_time():
+    assert components.human_size(512) == "512 B"
+    assert components.human_size(2048) == "2.0 KB"
+    assert components.human_size(5 * 2**20) == "5.0 MB"
+    assert components.human_size(None) == ""
+    naive_utc = datetime(2024, 1, 2, 3, 4)
+    local = naive_utc.replace(tzinfo=UTC).astimezone()
+    assert components.local_time(naive_utc) == local.strftime("%Y-%m-%d %H:%M")
+    assert components.local_time(None) == ""
 
 
 def test_file_table_uses_language_specific_columns():
-    row = SimpleNamespace(name="a.txt", status="done", pages=None, chunks=2, error=None)
-    assert components.file_table([row], "zh") == [
-        {"文件": "a.txt", "状态": "完成", "页数": None, "片段数": 2, "错误": ""}
-    ]
+    row = SimpleNamespace(
+        name="a.txt", size=2048, status="done", pages=None, chunks=2, error=None, updated_at=None
+    )
+    (zh,) = components.file_table([row], "zh")
+    assert zh == {
+        "文件": "a.txt", "大小": "2.0 KB", "页数": None, "片段数": 2,
+        "状态": "完成", "更新时间": "", "错误": "",
+    }  # fmt: skip
     assert next(iter(components.file_table([row], "en")[0])) == "File"
 
 
-def test_save_uploads_keeps_only_a_clean_base_name(tmp_path):
-    upload = SimpleNamespace(name="../../etc/\u202epasswd.txt", getvalue=lambda: b"data")
-    (path,) = components.save_uploads([upload], tmp_path)
-    assert path.parent == tmp_path and path.name == "passwd.txt" and path.read_bytes() == b"data"
+# -- highlighting ---------------------------------------------------------------------------------
+def test_query_terms_are_the_question_words_of_two_or_more_characters():
+    terms = query_terms("星河路由器的默认管理地址是什么？")
+    assert "管理" in terms and "地址" in terms
+    assert all(len(term) >= 2 for term in terms) and "什么" not in terms
+    assert terms == sorted(terms, key=lambda term: (-len(term), term))
 
 
-def test_save_uploads_lists_a_name_twice_only_once(tmp_path):
-    first = SimpleNamespace(name="a.txt", getvalue=lambda: b"old")
-    second = SimpleNamespace(name="dir/a.txt", getvalue=lambda: b"new")
-    (path,) = components.save_uploads([first, second], tmp_path)
-    assert path.read_bytes() == b"new"
+def test_match_spans_are_case_insensitive_and_merged():
+    assert match_spans("WiFi 与 wifi", ["wifi"]) == [(0, 4), (7, 11)]
+    assert match_spans("默认管理地址", ["管理", "理地", "地址"]) == [(2, 6)]
+    assert match_spans("没有", ["星河"]) == []
 
 
-# -- the app through AppTest ----------------------------------------------------------------------
-class _FixedAnswerGenerator:
-    name = "ui-test"
-
-    def __init__(self, **_: object) -> None:
-        pass
-
-    def generate(self, messages: list[dict[str, str]], max_tokens: int = 512) -> str:
-        return ANSWER
-
-    def stream(self, messages: list[dict[str, str]], max_tokens: int = 512) -> Iterator[str]:
-        for i in range(0, len(ANSWER), 4):
-            yield ANSWER[i : i + 4]
+def test_highlight_marks_matches_and_escapes_everything_from_the_document():
+    assert highlight_markdown("管理<b>", ["管理"]) == f"{HIGHLIGHT_OPEN}管理]\\<b\\>"
+    passage = f"管理地址{HOSTILE}[点我](http://evil.example) 管理*员*"
+    marked = highlight_markdown(passage, ["管理", "[点我]"])
+    assert marked.count(HIGHLIGHT_OPEN) == 3 and "\\[点我\\]" in marked
+    # with our own `:orange-background[...]` taken out, nothing markdown-significant is left unescaped
+    inner = re.sub(re.escape(HIGHLIGHT_OPEN) + r"(.*?)(?<!\\)\]", r"\1", marked)
+    assert re.search(r"(?<!\\)[<>\[\]()*!:]", inner) is None
 
 
-@pytest.fixture
-def app(kb_home, tmp_path, monkeypatch) -> Iterator[AppTest]:
-    from conftest import HashingEmbedder
-
-    registry.register("embedder", "ui-test-hash", HashingEmbedder)
-    registry.register("generator", "ui-test-fixed", _FixedAnswerGenerator)
-    monkeypatch.setenv("KB_EMBEDDER__BACKEND", "ui-test-hash")
-    monkeypatch.setenv("KB_LLM__BACKEND", "ui-test-fixed")
-    monkeypatch.chdir(tmp_path)  # no stray kb.toml
-    st.cache_resource.clear()  # the Container is cached per process; each test has its own KB_HOME
-    yield AppTest.from_file(str(APP), default_timeout=60).run()
-    st.cache_resource.clear()
+# -- live job list --------------------------------------------------------------------------------
+def _job(status: str, age_min: float = 0, **fields: object) -> SimpleNamespace:
+    base = dict(
+        filename="a.pdf", progress=0.0, pages_done=None, pages_total=None, chunks=None, note="", error=None
+    )
+    base.update(fields)
+    return SimpleNamespace(status=status, updated_at=datetime.now(UTC) - timedelta(minutes=age_min), **base)
 
 
-def _create_kb(at: AppTest, name: str) -> None:
-    at.sidebar.text_input(key="new_kb_name").set_value(name)
-    at.sidebar.button(key="kb_create").click().run()
+def test_recent_jobs_keep_running_and_recently_finished_ones():
+    jobs = [_job("queued", 999), _job("done", 1), _job("failed", 60), _job("parsing", 30)]
+    assert [j.status for j in jobs_view.recent_jobs(jobs)] == ["queued", "done", "parsing"]
+    assert jobs_view.active(jobs) and not jobs_view.active([_job("done"), _job("failed")])
 
 
-def _all_text(at: AppTest) -> list[str]:
-    return [e.value for kind in (at.markdown, at.caption, at.warning, at.success, at.error) for e in kind]
+def test_progress_counts_finished_jobs_as_complete():
+    jobs = [_job("done"), _job("failed"), _job("embedding", progress=0.8), _job("queued")]
+    assert [jobs_view.job_progress(j) for j in jobs] == [1.0, 1.0, 0.8, 0.0]
+    assert jobs_view.overall(jobs) == 0.7
+    assert jobs_view.overall([]) == 1.0
 
 
-def test_app_renders_in_chinese_and_creates_a_kb(app):
-    assert not app.exception
-    assert app.title[0].value == "本地知识库问答"
-    assert "还没有知识库，请先新建一个。" in [e.value for e in app.info]
-    _create_kb(app, "测试库")
-    assert not app.exception
-    assert app.sidebar.selectbox(key="kb_choice").value == "测试库"
-    assert [tab.label for tab in app.tabs] == ["问答", "文件"]
-    assert app.sidebar.text_input(key="new_kb_name").value == ""
-
-
-def test_invalid_kb_name_shows_the_error(app):
-    _create_kb(app, "../evil")
-    assert app.sidebar.error and "Invalid knowledge" in app.sidebar.error[0].value
-    assert not app.sidebar.selectbox
-
-
-def test_english_switch_changes_labels(app):
-    _create_kb(app, "docs")
-    app.sidebar.radio(key="lang").set_value("en").run()
-    assert app.title[0].value == "Local knowledge-base QA"
-    assert [tab.label for tab in app.tabs] == ["Chat", "Files"]
-    assert app.sidebar.button(key="kb_create").label == "Create"
-
-
-def test_upload_then_ask_shows_escaped_answer_and_citation(app):
-    _create_kb(app, "测试库")
-    app.file_uploader(key="uploads").set_value(("../星河.txt", ROUTER_DOC.encode(), "text/plain"))
-    next(b for b in app.button if b.label == "导入").click().run()  # the upload form's submit button
-    assert not app.exception
-    assert any("星河\\.txt：完成" in e.value for e in app.success), [e.value for e in app.success]
-    assert app.dataframe[0].value.iloc[0].to_dict()["状态"] == "完成"
-
-    app.chat_input(key="chat_input").set_value("星河路由器的默认管理地址是什么？").run()
-    assert not app.exception
-    texts = _all_text(app)
-    assert any("192\\.168\\.8\\.1" in text for text in texts)
-    assert any(text.startswith("**\\[1\\] 星河\\.txt") and "相关度 " in text for text in texts)
-    for text in texts:
-        assert re.search(r"(?<!\\)<(script|img)", text) is None, text
-        assert "](http" not in text, text
-
-    app.chat_input(key="chat_input").set_value("今天火星的天气怎么样？").run()
-    assert [e.value for e in app.warning] == ["知识库中没有找到相关信息。"]
-    assert len(app.chat_message) == 4  # both questions and both answers stay in the conversation
+def test_job_line_says_pages_chunks_and_notes():
+    parsing = _job("parsing", pages_done=3, pages_total=13)
+    assert jobs_view.job_line(parsing, "zh") == "a.pdf — 解析中 （3/13 页）"
+    done = _job("done", chunks=71, note="unchanged: already indexed")
+    assert jobs_view.job_line(done, "en") == "a.pdf — done（71 chunks） — unchanged: already indexed"

@@ -1,4 +1,4 @@
-"""FaissVectorStore: the shared contract plus persistence, crash safety and error handling."""
+"""FaissVectorStore: persistence, crash safety, error handling (the shared contract: test_contract.py)."""
 
 from __future__ import annotations
 
@@ -12,16 +12,10 @@ import numpy as np
 import pytest
 
 from kb_app.errors import IndexInconsistent
-from kb_app.protocols import VectorStore
 from kb_app.vectorstores.contract import VectorStoreContract, make_ids, unit_vectors
 from kb_app.vectorstores.faiss_store import INDEX_FILE, META_FILE, FaissVectorStore
 
 DIM = VectorStoreContract.dimension
-
-
-class TestFaissContract(VectorStoreContract):
-    def make_store(self, directory: Path) -> VectorStore:
-        return FaissVectorStore(directory, self.dimension)
 
 
 def saved_store(directory: Path, count: int = 20) -> tuple[FaissVectorStore, np.ndarray, np.ndarray]:

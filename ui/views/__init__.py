@@ -1,0 +1,1 @@
+"""One module per page of the Streamlit app; each exposes `render()` for `st.Page` (see `ui/app.py`)."""
