@@ -47,7 +47,8 @@ class CrossEncoderReranker:
             if not (self.model_path / "config.json").exists():
                 raise ModelNotFound(
                     f"No cross-encoder in {self.model_path} (config.json missing). Put a local reranker "
-                    "there (e.g. bge-reranker-base) or unset KB_RETRIEVAL__RERANKER_PATH to search without one."
+                    "there (e.g. bge-reranker-base) or unset KB_RETRIEVAL__RERANKER_PATH to search "
+                    "without one."
                 )
             from sentence_transformers import CrossEncoder
 

@@ -39,7 +39,9 @@ class MigrationReport:
     seconds: float
 
 
-def migrate_store(container: Any, kb_name: str, target: str, progress: Progress | None = None) -> MigrationReport:
+def migrate_store(
+    container: Any, kb_name: str, target: str, progress: Progress | None = None
+) -> MigrationReport:
     """Copy the KB's vectors into the `target` store, verify them, switch the KB, drop the old index.
 
     Holds the KB's write lock throughout, so no ingest changes the index mid-copy.
@@ -67,7 +69,9 @@ def migrate_store(container: Any, kb_name: str, target: str, progress: Progress 
         _drop(kb.store)
         _close(kb.store)
         _close(destination)
-    report = MigrationReport(kb.name, source_name, target, len(copied), reembedded, time.perf_counter() - started)
+    report = MigrationReport(
+        kb.name, source_name, target, len(copied), reembedded, time.perf_counter() - started
+    )
     log.info("Migrated '%s' from %s to %s: %d vectors.", kb.name, source_name, target, len(copied))
     return report
 
