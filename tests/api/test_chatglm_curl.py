@@ -7,19 +7,15 @@ The server uses the fast fakes (`core.fake_backends` via KB_PLUGINS), so it star
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO, write_files
+
+from api.live import live_kb_serve
 
 pytestmark = [
     pytest.mark.integration,
@@ -27,12 +23,6 @@ pytestmark = [
 ]
 QUESTION = "年假需要提前几天申请？"
 FOOTNOTE = "来源：[1] 年假制度.txt"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def curl(*args: str) -> Any:
@@ -46,54 +36,9 @@ def curl(*args: str) -> Any:
 
 @pytest.fixture(scope="module")
 def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import core.fake_backends  # noqa: F401  (registers test-hash and echo in this process too)
-
-    from kb_app.container import Container
-    from kb_app.settings import Settings
-
     root = tmp_path_factory.mktemp("glm-live")
-    env = {
-        **os.environ,
-        "KB_HOME": str(root / "kbhome"),
-        "KB_AUTH": "off",
-        "KB_DEFAULT_KB": "hr",
-        "KB_PLUGINS": json.dumps(["core.fake_backends"]),
-        "PYTHONPATH": str(REPO / "tests"),
-        "KB_EMBEDDER__BACKEND": "test-hash",
-        "KB_LLM__BACKEND": "echo",
-        "KB_RETRIEVAL__THRESHOLD": "0.25",
-        "KB_INGEST_WORKERS": "1",
-        "KBTEST_PIECE_DELAY": "0.05",
-    }
-    docs = write_files(root / "docs", {"年假制度.txt": "年假需要提前三天在系统中申请，由直属领导审批。"})
-    settings = Settings(home=root / "kbhome", embedder={"backend": "test-hash"}, ingest_workers=1)
-    Container(settings).ingest("hr", sorted(docs.iterdir()))
-    port, log = _free_port(), root / "serve.log"
-    with log.open("wb") as err:
-        command = [sys.executable, "-m", "kb_app.cli", "serve", "--port", str(port)]
-        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=err)
-    try:
-        _wait_ready(port, process, log)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def _wait_ready(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"kb serve exited with {process.returncode}: {log.read_text()}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"kb serve did not start: {log.read_text()}")
+    with live_kb_serve(root, KB_AUTH="off", KB_DEFAULT_KB="hr") as (base_url, _):
+        yield base_url
 
 
 def test_the_chatglm_readme_curl_works_unchanged(url: str) -> None:

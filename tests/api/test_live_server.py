@@ -6,13 +6,7 @@ seconds; everything else (uvicorn, auth, the first-run admin password, SSE) is t
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +14,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import REPO, write_files
+
+from api.live import live_kb_serve
 
 pytestmark = pytest.mark.integration
 QUESTION = "年假需要提前几天申请？"
@@ -34,67 +29,15 @@ class Server:
     generator_log: Path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_ready(url: str, process: subprocess.Popen[bytes], stderr: Path) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"kb serve exited with {process.returncode}: {stderr.read_text()}")
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise AssertionError(f"kb serve did not start: {stderr.read_text()}")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    import core.fake_backends  # noqa: F401  (registers test-hash and echo in this process too)
-
-    from kb_app.container import Container
-    from kb_app.settings import Settings
-
     root = tmp_path_factory.mktemp("live")
-    env = {
-        **os.environ,
-        "KB_HOME": str(root / "kbhome"),
-        "KB_PLUGINS": json.dumps(["core.fake_backends"]),
-        "PYTHONPATH": str(REPO / "tests"),
-        "KB_EMBEDDER__BACKEND": "test-hash",
-        "KB_LLM__BACKEND": "echo",
-        "KB_RETRIEVAL__THRESHOLD": "0.25",
-        "KB_INGEST_WORKERS": "1",
-        "KBTEST_PIECE_DELAY": "0.05",
-        "KBTEST_GENERATOR_LOG": str(root / "generator.log"),
-    }
-    env.pop("KB_ADMIN_PASSWORD", None)
-    docs = write_files(root / "docs", {"年假制度.txt": "年假需要提前三天在系统中申请，由直属领导审批。"})
-    settings = Settings(home=root / "kbhome", embedder={"backend": "test-hash"}, ingest_workers=1)
-    Container(settings).ingest("hr", sorted(docs.iterdir()))
-    port, stderr = _free_port(), root / "serve.log"
-    with stderr.open("wb") as err:
-        command = [sys.executable, "-m", "kb_app.cli", "serve", "--port", str(port)]
-        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=err)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(url, process, stderr)
+    with live_kb_serve(root, KBTEST_GENERATOR_LOG=str(root / "generator.log")) as (url, stderr):
         found = re.search(r"one-time password (\S+)", stderr.read_text())
         assert found, stderr.read_text()
         login = httpx.post(f"{url}/auth/login", json={"username": "admin", "password": found.group(1)})
         assert login.status_code == 200, login.text
         yield Server(url, login.json()["access_token"], stderr, root / "generator.log")
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def _client(server: Server) -> object:
