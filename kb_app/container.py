@@ -108,10 +108,17 @@ class Container:
             timeout_s=s.timeout_s,
         )
 
-    def splitter(self) -> Splitter:
+    def splitter(self, kb: KnowledgeBase | None = None) -> Splitter:
+        """The Chinese sentence splitter at `kb`'s own chunk size (`kb_app.kb_chunking`), else the
+        configured one."""
         from kb_app.ingest.splitters.chinese import ChineseSentenceSplitter
 
-        c = self.settings.chunking
+        if kb is None:
+            c = self.settings.chunking
+        else:
+            from kb_app.kb_chunking import kb_chunking
+
+            c = kb_chunking(self, kb.kb_id)
         return ChineseSentenceSplitter(chunk_size=c.chunk_size, chunk_overlap=c.chunk_overlap)
 
     def store_backend(self, kb_root: Path) -> str:
@@ -215,7 +222,7 @@ class Container:
             workers=s.ingest_workers,
             limits=Limits(max_pages=s.ingest_max_pages, max_unpacked_bytes=s.ingest_max_unpacked_mb * 2**20),
         )
-        return Ingestor(kb, self.splitter(), options)
+        return Ingestor(kb, self.splitter(kb), options)
 
     def retriever(self, kb: KnowledgeBase, **overrides: Any) -> Any:
         from kb_app.retrieval import HybridRetriever, RetrievalConfig
@@ -276,6 +283,8 @@ class Container:
             context_tokens=self.settings.llm.context_tokens,
             max_new_tokens=self.settings.llm.max_new_tokens,
             condenser=self.condenser(),
+            source_tokens=self.settings.llm.source_tokens,
+            history_tokens=self.settings.llm.history_tokens,
         )
 
     def ingest(

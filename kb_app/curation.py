@@ -120,9 +120,10 @@ def set_chunk_enabled(container: Container, kb_name: str, chunk_id: str, enabled
 
 def kb_stats(container: Container) -> list[dict[str, Any]]:
     """One dict per KB, by name: name, description, embedder_id, files, chunks, disabled_chunks,
-    threshold (the one questions are refused below), calibrated (whether the KB has its own) and
-    created_at."""
+    threshold (the one questions are refused below), calibrated (whether the KB has its own),
+    chunk_size, chunk_overlap and created_at."""
     from kb_app.container import DEFAULT_THRESHOLD
+    from kb_app.kb_chunking import kb_chunking
 
     counts = container.catalog.kb_counts()
     configured = container.settings.retrieval.threshold
@@ -130,6 +131,7 @@ def kb_stats(container: Container) -> list[dict[str, Any]]:
     for row in container.catalog.list_kbs():
         assert row.id is not None
         count = counts.get(row.id, {})
+        chunking = kb_chunking(container, row.id)
         threshold = row.threshold if row.threshold is not None else configured
         stats.append(
             {
@@ -141,6 +143,8 @@ def kb_stats(container: Container) -> list[dict[str, Any]]:
                 "disabled_chunks": count.get("disabled_chunks", 0),
                 "threshold": DEFAULT_THRESHOLD if threshold is None else threshold,
                 "calibrated": row.threshold is not None,
+                "chunk_size": chunking.chunk_size,
+                "chunk_overlap": chunking.chunk_overlap,
                 "created_at": row.created_at,
             }
         )

@@ -35,19 +35,34 @@ def ensure(allowed: bool, what: str) -> None:
 
 
 # -- knowledge bases --------------------------------------------------------------------------------
-def create_kb(app: Container, user: Principal, name: str, description: str = "", embedder: str = "") -> str:
-    """Create an empty KB indexed with the `embedder` backend (default: the configured one)."""
+def create_kb(
+    app: Container,
+    user: Principal,
+    name: str,
+    description: str = "",
+    embedder: str = "",
+    chunk_size: int | None = None,
+    chunk_overlap: int | None = None,
+) -> str:
+    """Create an empty KB indexed with the `embedder` backend (default: the configured one), split at
+    `chunk_size` characters (default: the configured size)."""
+    from kb_app.kb_chunking import set_kb_chunking, validate_chunking
     from kb_app.names import validate_kb_name
 
     ensure(user.can_manage_kbs, "create knowledge bases")
     name = validate_kb_name(name)
     if app.catalog.find_kb(name) is not None:
         raise KBError(f"A knowledge base named '{name}' already exists: choose another name.")
+    if chunk_size is not None:
+        validate_chunking(chunk_size, chunk_overlap or 0)
     if embedder and embedder != app.settings.embedder.backend:
         embedder_id = app.embedder(embedder).embedder_id
         app.embedder_for_id(embedder_id)  # raises before creating a KB that could not be opened again
         app.catalog.create_kb(name, embedder_id, description.strip())
-    return app.open_kb(name, create=True, description=description.strip()).name
+    kb = app.open_kb(name, create=True, description=description.strip())
+    if chunk_size is not None:
+        set_kb_chunking(app, kb.kb_id, chunk_size, chunk_overlap)
+    return kb.name
 
 
 def rename_kb(app: Container, user: Principal, old: str, new: str) -> None:

@@ -32,6 +32,12 @@ class MeOut(BaseModel):
 class KBCreate(BaseModel):
     name: str = Field(max_length=256, examples=["员工手册"])
     description: str = Field("", max_length=2000)
+    chunk_size: int | None = Field(
+        None, ge=50, le=4000, description="Characters per chunk for this KB (default: the configured size)."
+    )
+    chunk_overlap: int | None = Field(
+        None, ge=0, le=2000, description="Characters of overlap (at most half the chunk size)."
+    )
 
 
 class KBPatch(BaseModel):
@@ -48,6 +54,8 @@ class KBOut(BaseModel):
     disabled_chunks: int = 0
     threshold: float = Field(description="0..1 relevance below which questions are refused.")
     calibrated: bool = Field(False, description="Whether the threshold was fitted for this KB.")
+    chunk_size: int = Field(300, description="Characters per chunk when this KB's files are split.")
+    chunk_overlap: int = 50
     created_at: datetime | None = None
 
 
@@ -168,16 +176,26 @@ class CitationOut(BaseModel):
         return cls(**c.to_dict())
 
 
+class SentenceOut(BaseModel):
+    text: str
+    citations: list[int] = Field(description="1-based numbers into `citations` of the passages backing it.")
+    supported: bool = Field(description="false: no retrieved passage supports this sentence.")
+
+
 class AnswerOut(BaseModel):
     answer: str
     refused: bool = Field(description="true: nothing relevant was found; citations are the closest text.")
     kind: str = Field("generated", description="generated (by the model) | faq (a stored FAQ answer)")
     citations: list[CitationOut]
+    sentences: list[SentenceOut] = Field(
+        default_factory=list, description="A generated answer's sentences with their citations."
+    )
 
     @classmethod
     def of(cls, a: Answer) -> AnswerOut:
         citations = [CitationOut.of(c) for c in a.citations]
-        return cls(answer=a.text, refused=a.refused, kind=a.kind, citations=citations)
+        sentences = [SentenceOut(**s.to_dict()) for s in a.sentences]
+        return cls(answer=a.text, refused=a.refused, kind=a.kind, citations=citations, sentences=sentences)
 
 
 def dump(model: BaseModel) -> dict[str, Any]:

@@ -87,6 +87,8 @@ class KBSettingsRow(SQLModel, table=True):
     kb_id: int = Field(foreign_key="knowledge_base.id", primary_key=True, ondelete="CASCADE")
     faq_mode: bool = False
     faq_threshold: float | None = None  # None: kb_app.faq_mode.DEFAULT_FAQ_THRESHOLD
+    chunk_size: int | None = None  # None: the configured KB_CHUNKING__CHUNK_SIZE (kb_app.kb_chunking)
+    chunk_overlap: int | None = None
 
 
 class ConversationRow(SQLModel, table=True):
@@ -112,6 +114,7 @@ class MessageRow(SQLModel, table=True):
     role: str  # user | assistant
     text: str
     citations_json: str = "[]"
+    sentences_json: str = "[]"  # an answer's SentenceSupport list: which sentences no source supports
     refused: bool = False
     kind: str = ""  # an assistant answer's Answer.kind ("generated", "faq")
     created_at: datetime = Field(default_factory=utcnow)

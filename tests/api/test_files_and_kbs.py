@@ -140,3 +140,13 @@ def test_users_are_managed_over_the_api(api: Api) -> None:
     assert wrong.status_code == 401
     assert api.call("DELETE", "/users/admin").status_code == 400  # the last administrator
     assert api.call("DELETE", "/users/nobody").status_code == 404
+
+
+def test_api_creates_a_kb_with_a_chunk_size(api):
+    created = api.call("POST", "/kbs", json={"name": "条款", "chunk_size": 200})
+    assert created.status_code == 201, created.text
+    assert (created.json()["chunk_size"], created.json()["chunk_overlap"]) == (200, 50)
+    assert api.call("POST", "/kbs", json={"name": "坏", "chunk_size": 5}).status_code == 422
+    overlapping = {"name": "坏", "chunk_size": 200, "chunk_overlap": 150}
+    assert api.call("POST", "/kbs", json=overlapping).status_code == 400
+    assert api.call("GET", "/kbs/条款").json()["chunk_size"] == 200

@@ -104,9 +104,12 @@ def test_admin_creates_and_deletes_a_kb_with_confirmation(page, ui):
     at = page("kbs")
     at.text_input(key="new_kb_name").set_value("手册")
     at.text_area(key="new_kb_description").set_value("员工手册")
+    assert at.number_input(key="new_kb_chunk_size").value == 300  # the configured size by default
+    at.number_input(key="new_kb_chunk_size").set_value(200)
     _button(at, "创建").click().run()
     assert "已创建知识库“手册”。" in [e.value for e in at.success]
     assert list(at.dataframe[0].value["知识库"]) == ["docs", "手册"]
+    assert list(at.dataframe[0].value["片段长度"]) == [300, 200]
     assert ui.catalog.get_kb("手册").description == "员工手册"
 
     at.sidebar.selectbox(key="kb_picker").set_value("手册").run()

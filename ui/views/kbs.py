@@ -10,6 +10,7 @@ from kb_app import curation, registry
 from kb_app.auth import Principal
 from kb_app.container import Container
 from kb_app.errors import KBError
+from kb_app.kb_chunking import MAX_CHUNK, MIN_CHUNK
 from kb_app.ui import actions, session
 from kb_app.ui.components import escape_markdown
 from kb_app.ui.i18n import t
@@ -25,6 +26,7 @@ def kb_rows(stats: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
             t("col_disabled", lang): s["disabled_chunks"],
             t("col_embedder", lang): s["embedder_id"],
             t("col_threshold", lang): round(float(s["threshold"]), 3),
+            t("col_chunk_size", lang): s["chunk_size"],
         }
         for s in stats
     ]
@@ -46,12 +48,32 @@ def render_create(app: Container, user: Principal, lang: str) -> None:
             help=t("kb_embedder_help", lang),
             key="new_kb_embedder",
         )
-        st.caption(t("kb_chunk_size_note", lang, size=app.settings.chunking.chunk_size))
+        default = app.settings.chunking
+        size_col, overlap_col = st.columns(2)
+        chunk_size = size_col.number_input(
+            t("kb_chunk_size", lang),
+            min_value=MIN_CHUNK,
+            max_value=MAX_CHUNK,
+            value=default.chunk_size,
+            step=50,
+            help=t("kb_chunk_size_help", lang),
+            key="new_kb_chunk_size",
+        )
+        chunk_overlap = overlap_col.number_input(
+            t("kb_chunk_overlap", lang),
+            min_value=0,
+            max_value=MAX_CHUNK // 2,
+            value=default.chunk_overlap,
+            step=10,
+            key="new_kb_chunk_overlap",
+        )
         submitted = st.form_submit_button(t("kb_create", lang), type="primary")
     if not submitted:
         return
     try:
-        created = actions.create_kb(app, user, name, description, embedder)
+        created = actions.create_kb(
+            app, user, name, description, embedder, int(chunk_size), int(chunk_overlap)
+        )
     except KBError as exc:
         st.error(escape_markdown(session.error_text(exc)))
         return

@@ -11,6 +11,7 @@ from kb_app.api.deps import Admin, Anyone, Reader, container_of
 from kb_app.api.models import KBCreate, KBOut, KBPatch
 from kb_app.catalog.tables import KnowledgeBaseRow
 from kb_app.errors import AlreadyExists
+from kb_app.kb_chunking import set_kb_chunking, validate_chunking
 from kb_app.names import validate_kb_name
 
 router = APIRouter(tags=["knowledge bases"])
@@ -39,11 +40,15 @@ def get_kb(name: str, _: Reader, container: Container) -> KBOut:
 
 @router.post("/kbs", status_code=201, response_model=KBOut)
 def create_kb(body: KBCreate, _: Admin, container: Container) -> KBOut:
-    """Create an empty knowledge base (it uses the configured embedder)."""
+    """Create an empty knowledge base (it uses the configured embedder; `chunk_size` is its own)."""
     name = validate_kb_name(body.name)
     if container.catalog.find_kb(name) is not None:
         raise AlreadyExists(f"Knowledge base '{name}' exists already; choose another name.")
-    container.open_kb(name, create=True, description=body.description)
+    if body.chunk_size is not None:
+        validate_chunking(body.chunk_size, body.chunk_overlap or 0)  # refuse before creating anything
+    kb = container.open_kb(name, create=True, description=body.description)
+    if body.chunk_size is not None:
+        set_kb_chunking(container, kb.kb_id, body.chunk_size, body.chunk_overlap)
     return _one(container, name)
 
 
