@@ -14,7 +14,7 @@ from typing import Annotated, Any, TextIO
 import typer
 
 from kb_app.errors import KBError
-from kb_app.footnotes import format_footnotes
+from kb_app.footnotes import format_footnotes, support_note
 
 TEXTS = {
     "zh": {
@@ -74,6 +74,7 @@ def answer_turn(session: Any, query: str, history: list[tuple[str, str]], lang: 
     assert answer is not None
     if not streamed:
         out.write(answer.text)  # a refusal before the model was called
+    out.write(support_note(answer, streamed, lang))
     if not answer.refused:
         out.write(format_footnotes(answer.citations, lang))
     out.write("\n")

@@ -17,7 +17,7 @@ from kb_app.catalog import Catalog
 from kb_app.catalog.tables import ConversationRow, MessageRow, utcnow
 from kb_app.errors import KBError
 from kb_app.names import validate_kb_name
-from kb_app.schema import Answer
+from kb_app.schema import Answer, SentenceSupport
 
 ROLES = ("user", "assistant")
 _TITLE_CHARS = 40
@@ -74,6 +74,8 @@ class ConversationStore:
         message = MessageRow(conversation_id=conversation_id, role=role, text=text)
         if answer is not None:
             message.citations_json = json.dumps([c.to_dict() for c in answer.citations], ensure_ascii=False)
+            sentences = [s.to_dict() for s in getattr(answer, "sentences", ())]
+            message.sentences_json = json.dumps(sentences, ensure_ascii=False)
             message.refused = answer.refused
             message.kind = getattr(answer, "kind", "generated")
         with self.catalog.session() as s:
@@ -158,6 +160,19 @@ class ConversationStore:
 def citations_of(message: MessageRow) -> builtins.list[dict[str, Any]]:
     """The citations stored with an answer, as `Citation.to_dict()` gave them."""
     return list(json.loads(message.citations_json or "[]"))
+
+
+def sentences_of(message: MessageRow) -> builtins.list[SentenceSupport]:
+    """A stored answer's sentences with their citation numbers and support."""
+    return [
+        SentenceSupport(s["text"], tuple(s.get("citations", ())), s.get("supported", True))
+        for s in json.loads(message.sentences_json or "[]")
+    ]
+
+
+def unsupported_of(message: MessageRow) -> builtins.list[str]:
+    """The sentences of a stored answer that no source supported."""
+    return [s.text for s in sentences_of(message) if not s.supported]
 
 
 def _feedback_record(

@@ -17,6 +17,11 @@ _LABELS = {
     "en": ("Sources: ", "; ", "p. {page}"),
 }
 _FOOTNOTE = re.compile(r"\n\n(?:来源：|Sources: )\[1\] [^\n]*\Z")
+_NOTES = {
+    "zh": ("⚠ 以下内容在资料中找不到依据：", "⚠ 以上回答在知识库资料中找不到依据，已不予采信。"),
+    "en": ("⚠ Not supported by the sources: ", "⚠ The answer above is not supported by the knowledge base."),
+}
+_NOTE = re.compile(r"\n\n⚠ [^\n]*")
 
 
 def _labels(lang: str) -> tuple[str, str, str]:
@@ -46,11 +51,29 @@ def format_footnotes(citations: Sequence[Citation], lang: str = "zh") -> str:
     return "\n\n" + heading + separator.join(f"[{i}] {p}" for i, p in enumerate(places, 1))
 
 
+def support_note(answer: Answer, streamed: bool = False, lang: str = "zh") -> str:
+    """A warning line for sentences no source supports, or "" when every sentence is supported.
+
+    Args:
+        answer: The final answer.
+        streamed: Whether the model's text already reached the reader (a stream): a withheld answer
+            then needs saying that it was withheld.
+        lang: "zh" or "en".
+    """
+    partial, withheld = _NOTES["en" if lang.lower().startswith("en") else "zh"]
+    if answer.refused:
+        return "\n\n" + withheld if streamed and answer.sentences else ""
+    unsupported = answer.unsupported
+    return "\n\n" + partial + " ".join(f"「{s}」" for s in unsupported) if unsupported else ""
+
+
 def with_footnotes(answer: Answer, lang: str = "zh") -> str:
-    """The answer's text followed by its footnote; a refusal has no sources to show."""
-    return answer.text if answer.refused else answer.text + format_footnotes(answer.citations, lang)
+    """The answer's text, a note on unsupported sentences, then its footnote; a refusal has no sources."""
+    if answer.refused:
+        return answer.text
+    return answer.text + support_note(answer, lang=lang) + format_footnotes(answer.citations, lang)
 
 
 def strip_footnotes(text: str) -> str:
-    """Remove a footnote that `format_footnotes` added (so history sent back to the model stays clean)."""
-    return _FOOTNOTE.sub("", text)
+    """Remove a footnote and note that this module added (so history sent back to the model stays clean)."""
+    return _NOTE.sub("", _FOOTNOTE.sub("", text))

@@ -7,9 +7,9 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from kb_app.citations import attach_citations, is_refusal
+from kb_app.citations import is_refusal, verify_answer
 from kb_app.errors import InvalidQuestion
-from kb_app.prompting import REFUSAL_TEXT, build_messages, estimate_tokens, select_sources
+from kb_app.prompting import REFUSAL_TEXT, build_messages, estimate_tokens, select_sources, trim_history
 from kb_app.protocols import Generator
 from kb_app.retrieval import HybridRetriever
 from kb_app.schema import Answer, Citation, ScoredChunk
@@ -50,6 +50,8 @@ class QAService:
         context_tokens: int = 4096,
         max_new_tokens: int = 384,
         condenser: Callable[[str, Sequence[tuple[str, str]]], str] | None = None,
+        source_tokens: int = 450,
+        history_tokens: int = 400,
     ) -> None:
         self.retriever = retriever
         self.condenser = condenser
@@ -58,6 +60,8 @@ class QAService:
         self.max_question_chars = max_question_chars
         self.context_tokens = context_tokens
         self.max_new_tokens = max_new_tokens
+        self.source_tokens = source_tokens
+        self.history_tokens = history_tokens
 
     def check_question(self, question: str) -> str:
         text = question.strip()
@@ -99,8 +103,9 @@ class QAService:
             yield StreamEvent(answer=Answer(REFUSAL_TEXT, closest, refused=True), hits=hits, stats=stats)
             return
         count = getattr(self.generator, "count_tokens", estimate_tokens)
-        budget = self.context_tokens - self.max_new_tokens - count(text) - 300
-        sources = select_sources(relevant, budget, count)
+        history = trim_history(history, self.history_tokens, count)
+        room = self.context_tokens - self.max_new_tokens - count(text) - self.history_tokens - 300
+        sources = select_sources(relevant, min(self.source_tokens, room), count, text)
         messages = build_messages(text, sources, history)
         pieces: list[str] = []
         for piece in self.generator.stream(messages, max_tokens=self.max_new_tokens):
@@ -110,11 +115,18 @@ class QAService:
             yield StreamEvent(text=piece)
         stats.pieces = len(pieces)
         stats.total_s = time.perf_counter() - started
-        yield StreamEvent(answer=self._finish("".join(pieces).strip(), sources), hits=hits, stats=stats)
+        answer = self._finish("".join(pieces).strip(), sources, text)
+        yield StreamEvent(answer=answer, hits=hits, stats=stats)
 
     @staticmethod
-    def _finish(answer_text: str, sources: Sequence[ScoredChunk]) -> Answer:
+    def _finish(answer_text: str, sources: Sequence[ScoredChunk], question: str = "") -> Answer:
+        """The final Answer: cited per sentence, or a refusal (showing the closest passages) when the model
+        refused or no sentence of its answer is supported by a passage."""
+        closest = tuple(Citation.from_scored(h) for h in sources[:3])
         if not answer_text or is_refusal(answer_text):
-            closest = tuple(Citation.from_scored(h) for h in sources[:3])
             return Answer(answer_text or REFUSAL_TEXT, closest, refused=True)
-        return Answer(answer_text, attach_citations(answer_text, sources), refused=False)
+        citations, sentences = verify_answer(answer_text, sources, question)
+        if not citations:
+            log.info("No sentence of the answer is supported by a passage; refusing: %r", answer_text)
+            return Answer(REFUSAL_TEXT, closest, refused=True, sentences=sentences)
+        return Answer(answer_text, citations, refused=False, sentences=sentences)

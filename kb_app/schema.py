@@ -123,24 +123,50 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class SentenceSupport:
+    """One sentence of a generated answer and what backs it (`kb_app.citations.verify_answer`).
+
+    Attributes:
+        cited: 1-based numbers of the answer's citations that contain this sentence's content.
+        supported: False when no retrieved passage backs the sentence: shown flagged to the user.
+    """
+
+    text: str
+    cited: tuple[int, ...] = ()
+    supported: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "citations": list(self.cited), "supported": self.supported}
+
+
+@dataclass(frozen=True)
 class Answer:
     """What a question gets back.
 
     Attributes:
         kind: Where the text comes from: "generated" by the model, or "faq", a stored FAQ answer
             returned as it is (`kb_app.faq_mode`).
+        sentences: A generated answer's sentences with their citations and support (empty for
+            refusals and FAQ answers).
     """
 
     text: str
     citations: tuple[Citation, ...] = ()
     refused: bool = False
     kind: str = "generated"
+    sentences: tuple[SentenceSupport, ...] = ()
+
+    @property
+    def unsupported(self) -> list[str]:
+        """The sentences no retrieved passage supports."""
+        return [s.text for s in self.sentences if not s.supported]
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "answer": self.text,
             "refused": self.refused,
             "citations": [c.to_dict() for c in self.citations],
+            "sentences": [s.to_dict() for s in self.sentences],
         }
 
 

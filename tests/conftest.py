@@ -94,7 +94,17 @@ class ScriptedGenerator:
 
     def _answer(self, messages: list[dict[str, str]]) -> str:
         self.calls.append(messages)
-        return self.queue.pop(0) if self.queue else "这是脚本回答。"
+        return self.queue.pop(0) if self.queue else self._echo(messages[-1]["content"])
+
+    @staticmethod
+    def _echo(prompt: str) -> str:
+        """The first sentence of the prompt's first source (a supported answer), else a fixed line."""
+        import re
+
+        found = re.search(r"\[1\]（[^）\n]*）\n([^\n]+)", prompt)
+        if found is None:
+            return "这是脚本回答。"
+        return re.split(r"(?<=[。！？])", found.group(1).strip())[0]
 
     def generate(self, messages: list[dict[str, str]], max_tokens: int = 512) -> str:
         return self._answer(messages)

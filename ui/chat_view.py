@@ -9,8 +9,9 @@ from typing import Any
 import streamlit as st
 
 from kb_app.auth import Principal
+from kb_app.citations import annotate
 from kb_app.container import Container
-from kb_app.conversations import citations_of
+from kb_app.conversations import citations_of, sentences_of, unsupported_of
 from kb_app.errors import KBError
 from kb_app.schema import Citation
 from kb_app.ui import session
@@ -44,22 +45,27 @@ def render_citations(
 def render_answer(
     app: Container,
     user: Principal,
-    answer: tuple[str, bool, str, Sequence[Citation]],
+    answer: tuple[str, bool, str, Sequence[Citation], Sequence[str]],
     terms: list[str],
     key: str,
     lang: str,
 ) -> None:
-    """`answer` is (text, refused, kind, citations), from a live Answer or a stored message."""
-    text, refused, kind, citations = answer
+    """`answer` is (text, refused, kind, citations, unsupported sentences), from a stored message."""
+    text, refused, kind, citations, unsupported = answer
     if kind == "faq":
         st.caption(t("faq_label", lang))
     if refused:
         st.warning(t("not_found", lang))
+        if unsupported:  # the model answered, but nothing it said is in the passages
+            st.caption(t("answer_withheld", lang))
         if citations:
             st.caption(t("closest", lang))
             render_citations(app, user, citations, terms, key, lang)
         return
     st.markdown(escape_multiline(text))
+    if unsupported:
+        listed = "\n".join(f"- {escape_markdown(sentence)}" for sentence in unsupported)
+        st.warning(t("unsupported", lang) + "\n" + listed, icon=":material/report:")
     if citations:
         st.caption(t("sources", lang))
         render_citations(app, user, citations, terms, key, lang)
@@ -96,7 +102,14 @@ def render_message(app: Container, user: Principal, message: Any, terms: list[st
             st.markdown(escape_multiline(message.text))
         return
     with st.chat_message("assistant"):
-        answer = (message.text, message.refused, message.kind, stored_citations(message))
+        sentences = sentences_of(message)
+        answer = (
+            annotate(message.text, sentences) if sentences and not message.refused else message.text,
+            message.refused,
+            message.kind,
+            stored_citations(message),
+            unsupported_of(message),
+        )
         render_answer(app, user, answer, terms, f"m{message.id}", lang)
         stats = st.session_state.get("answer_stats", {}).get(message.id)
         if stats:

@@ -94,7 +94,8 @@ def test_history_round_trips_in_both_shapes(api: Api) -> None:
     glm3 = [{"role": "user", "content": "你好"}, {"role": "assistant", "content": "你好！"}]
     third = api.call("POST", "/", json={"prompt": QUESTION, "history": glm3}).json()
     assert third["history"][:2] == glm3 and third["history"][2]["role"] == "user"
-    assert third["history"][3] == {"role": "assistant", "content": "这是脚本回答。"}
+    reply = third["history"][3]
+    assert reply["role"] == "assistant" and reply["content"] and reply["content"] in third["response"]
     bad = api.call("POST", "/", json={"prompt": QUESTION, "history": [["only one"]]})
     assert bad.status_code == 400 and "pair" in bad.json()["detail"]
 

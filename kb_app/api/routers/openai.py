@@ -20,7 +20,7 @@ from kb_app.api.models import CitationOut, dump
 from kb_app.api.streaming import ClosingStreamingResponse, answer_events, final_answer, guarded, sse
 from kb_app.chat_history import normalize_history
 from kb_app.errors import InvalidQuestion
-from kb_app.footnotes import format_footnotes
+from kb_app.footnotes import format_footnotes, support_note, with_footnotes
 from kb_app.qa import StreamEvent
 from kb_app.schema import Answer
 
@@ -75,7 +75,7 @@ async def chat_completions(body: ChatRequest, principal: Anyone, request: Reques
     ident = f"chatcmpl-{uuid.uuid4().hex}"
     if not body.stream:
         answer: Answer = await final_answer(events)
-        text = answer.text if answer.refused else answer.text + format_footnotes(answer.citations)
+        text = with_footnotes(answer)
         message = {"role": "assistant", "content": text}
         choice = {"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}
         usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
@@ -106,6 +106,9 @@ async def _chunks(
                 answer = event.answer
                 if not sent.strip():  # refused before the model, or an FAQ answer: nothing streamed yet
                     yield chunk({"content": answer.text})
+                note = support_note(answer, streamed=bool(sent.strip()))
+                if note:
+                    yield chunk({"content": note})
                 if not answer.refused and answer.citations:
                     yield chunk({"content": format_footnotes(answer.citations)})
                 yield chunk({}, "stop", citations=_citations(answer), refused=answer.refused)
