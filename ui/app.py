@@ -77,6 +77,7 @@ def main() -> None:
     else:
         navigation = st.navigation(pages_for(user))
     render_sidebar(app, user)
+    session.write_session_cookie()
     session.show_flashes()
     navigation.run()
 

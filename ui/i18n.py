@@ -93,11 +93,13 @@ _KBS_AND_FILES: dict[str, dict[str, str]] = {
             "new one and import again."
         ),
     },
-    "kb_chunk_size_note": {
-        "zh": "文档按约 {size} 字切分为片段（在“设置”页修改，对之后导入的文件生效）。",
+    "kb_chunk_size": {"zh": "片段长度（字）", "en": "Chunk size (characters)"},
+    "kb_chunk_overlap": {"zh": "片段重叠（字）", "en": "Chunk overlap (characters)"},
+    "kb_chunk_size_help": {
+        "zh": "文档按此长度切分为片段。问答对、短条款宜小（200 左右），长篇手册宜大（500 左右）。",
         "en": (
-            "Documents are split into chunks of about {size} characters (change it on the "
-            "Settings page; applies to later imports)."
+            "Documents are split into chunks of about this length. Short FAQ entries and clauses "
+            "suit small chunks (~200), long manuals larger ones (~500)."
         ),
     },
     "kb_create": {"zh": "创建", "en": "Create"},
@@ -128,6 +130,7 @@ _KBS_AND_FILES: dict[str, dict[str, str]] = {
     "col_disabled": {"zh": "已停用片段", "en": "Disabled chunks"},
     "col_embedder": {"zh": "向量模型", "en": "Embedder"},
     "col_threshold": {"zh": "拒答阈值", "en": "Threshold"},
+    "col_chunk_size": {"zh": "片段长度", "en": "Chunk size"},
     "upload_label": {
         "zh": "上传文档（PDF、Word、Excel、PPT、TXT、Markdown 等，可多选）",
         "en": "Upload documents (PDF, Word, Excel, PowerPoint, TXT, Markdown, ...; several at once)",
@@ -239,6 +242,14 @@ _CHAT: dict[str, dict[str, str]] = {
         "en": "No relevant information was found in the knowledge base.",
     },
     "closest": {"zh": "最接近的段落：", "en": "Closest passages:"},
+    "unsupported": {
+        "zh": "以下内容在引用的资料中找不到依据，请核实：",
+        "en": "These sentences are not supported by the cited sources; check them:",
+    },
+    "answer_withheld": {
+        "zh": "模型给出了回答，但其内容在资料中都找不到依据，因此不予采信。",
+        "en": "The model answered, but nothing it said is supported by the passages, so it was withheld.",
+    },
     "sources": {"zh": "出处：", "en": "Sources:"},
     "faq_label": {
         "zh": ":material/push_pin: 常见问题（FAQ）中的标准答案",

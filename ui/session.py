@@ -21,6 +21,9 @@ CONTAINER_KEY = "_kb_container"
 USER_KEY = "_kb_user"
 FLASH_KEY = "_kb_flash"
 KB_KEY = "_kb_current"
+TOKEN_KEY = "_kb_session_token"
+COOKIE_KEY = "_kb_cookie_pending"  # a session cookie to write (or "" to clear) on the next run
+SESSION_COOKIE = "kb_session"
 
 
 @st.cache_resource(show_spinner=False)
@@ -63,7 +66,7 @@ def principal(app: Container) -> Principal | None:
     anonymous = app.auth.anonymous()
     if anonymous is not None:
         return anonymous
-    username = st.session_state.get(USER_KEY)
+    username = st.session_state.get(USER_KEY) or _resume(app)
     if not username:
         return None
     try:
@@ -73,20 +76,60 @@ def principal(app: Container) -> Principal | None:
         return None
 
 
+def _resume(app: Container) -> str | None:
+    """The user of this browser's session cookie (a page reload starts a new Streamlit session), or None."""
+    token = st.context.cookies.get(SESSION_COOKIE)
+    if not isinstance(token, str) or not token or st.session_state.get(COOKIE_KEY) == "":
+        return None  # no cookie (or signed out in this session)
+    user = app.auth.session_principal(token)
+    if user is None:
+        return None
+    st.session_state[USER_KEY], st.session_state[TOKEN_KEY] = user.username, token
+    return user.username
+
+
 def sign_in(app: Container, username: str, password: str) -> bool:
     user = app.auth.login(username, password)
     if user is None:
         return False
-    st.session_state[USER_KEY] = user.username
+    token = app.auth.start_session(user.username)
+    st.session_state[USER_KEY], st.session_state[TOKEN_KEY] = user.username, token
+    st.session_state[COOKIE_KEY] = token
     return True
 
 
 def sign_out() -> None:
-    """Forget everything of this session but the language (and a test's container)."""
+    """End the session (its token too, so the cookie no longer signs in) and forget everything of it
+    but the language (and a test's container)."""
+    token = st.session_state.get(TOKEN_KEY)
+    if token:
+        container().auth.revoke_token(str(token))
     keep = {k: st.session_state[k] for k in ("lang", CONTAINER_KEY) if k in st.session_state}
     for key in list(st.session_state.keys()):
         del st.session_state[key]
     st.session_state.update(keep)
+    st.session_state[COOKIE_KEY] = ""
+
+
+def write_session_cookie() -> None:
+    """Set (after signing in) or clear (after signing out) the browser's session cookie.
+
+    Streamlit can read cookies but not set them, so a zero-height component sets it on the page. The
+    cookie holds a random token whose hash the catalog keeps for 12 hours (`AuthService.start_session`);
+    SameSite=Strict keeps other sites from sending it.
+    """
+    token = st.session_state.get(COOKIE_KEY)
+    if token is None:
+        return
+    if token:
+        st.session_state.pop(COOKIE_KEY)
+    from streamlit.components.v1 import html
+
+    from kb_app.auth.service import SESSION_MAX_AGE
+
+    age = int(SESSION_MAX_AGE.total_seconds()) if token else 0
+    cookie = f"{SESSION_COOKIE}={token}; path=/; max-age={age}; SameSite=Strict"
+    html(f"<script>window.parent.document.cookie = {cookie!r};</script>", height=0)
 
 
 def require(allowed: bool) -> None:

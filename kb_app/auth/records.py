@@ -87,6 +87,11 @@ def set_grant(catalog: Catalog, uid: int, kid: int, granted: bool) -> None:
         s.commit()
 
 
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands datetimes back without their zone; they were stored in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def add_token(catalog: Catalog, uid: int, name: str) -> str:
     token = new_token()
     with catalog.session() as s:
@@ -95,18 +100,28 @@ def add_token(catalog: Catalog, uid: int, name: str) -> str:
     return token
 
 
-def token_principal(catalog: Catalog, token: str) -> Principal | None:
-    """The principal of an enabled user's token (noting when it was used), else None."""
+def token_principal(
+    catalog: Catalog, token: str, name: str | None = None, max_age: timedelta | None = None
+) -> Principal | None:
+    """The principal of an enabled user's token (noting when it was used), else None. With `name`, only
+    a token of that name counts; with `max_age`, an older token is deleted and does not count."""
     with catalog.session() as s:
-        found = s.exec(
+        query = (
             select(ApiTokenRow, UserRow)
             .join(UserRow, col(UserRow.id) == col(ApiTokenRow.user_id))
             .where(ApiTokenRow.token_sha256 == token_digest(token))
-        ).first()
+        )
+        if name is not None:
+            query = query.where(ApiTokenRow.name == name)
+        found = s.exec(query).first()
         if found is None or found[1].disabled:
             return None
         token_row, user = found
         now, last = datetime.now(UTC), token_row.last_used
+        if max_age is not None and now - _aware(token_row.created_at) > max_age:
+            s.delete(token_row)
+            s.commit()
+            return None
         if last is None or now - last.replace(tzinfo=last.tzinfo or UTC) > LAST_USED_RESOLUTION:
             token_row.last_used = now
             s.add(token_row)
@@ -123,12 +138,14 @@ def delete_token(catalog: Catalog, token: str) -> bool:
     return row is not None
 
 
-def delete_tokens(catalog: Catalog, uid: int, name: str | None = None) -> int:
+def delete_tokens(
+    catalog: Catalog, uid: int, name: str | None = None, older_than: datetime | None = None
+) -> int:
     with catalog.session() as s:
         query = select(ApiTokenRow).where(ApiTokenRow.user_id == uid)
         if name is not None:
             query = query.where(ApiTokenRow.name == name)
-        rows = list(s.exec(query))
+        rows = [r for r in s.exec(query) if older_than is None or _aware(r.created_at) < older_than]
         for row in rows:
             s.delete(row)
         s.commit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 ADMIN_USERNAME = "admin"
 LOCAL_ADMIN = Principal("local", Role.ADMIN)
+UI_SESSION = "ui-session"  # the name of the tokens behind browser sessions
+SESSION_MAX_AGE = timedelta(hours=12)  # a working day: sign in again the next morning
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,17 @@ class AuthService:
     def principal_for_token(self, token: str) -> Principal | None:
         """The principal an API token belongs to, or None for an unknown token or disabled user."""
         return records.token_principal(self.catalog, token)
+
+    def start_session(self, username: str) -> str:
+        """A browser-session token for a user who just signed in to the UI (kept in a cookie so that a
+        page reload keeps them signed in); the user's expired session tokens are deleted."""
+        uid = records.user_id(self.catalog, username)
+        records.delete_tokens(self.catalog, uid, UI_SESSION, older_than=datetime.now(UTC) - SESSION_MAX_AGE)
+        return records.add_token(self.catalog, uid, UI_SESSION)
+
+    def session_principal(self, token: str) -> Principal | None:
+        """The principal of a UI session token younger than SESSION_MAX_AGE, else None."""
+        return records.token_principal(self.catalog, token, name=UI_SESSION, max_age=SESSION_MAX_AGE)
 
     def revoke_token(self, token: str) -> bool:
         """Forget one token (logging out); False if it was unknown."""

@@ -142,3 +142,28 @@ def test_auth_off_makes_everyone_the_local_admin(catalog: Catalog) -> None:
     assert AuthService(catalog).anonymous() is None
     with pytest.raises(AuthError, match="KB_AUTH"):
         AuthService(catalog, mode="maybe")
+
+
+def test_ui_sessions_expire_and_are_not_api_tokens(auth: AuthService, catalog: Catalog) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlmodel import select
+
+    from kb_app.auth.service import SESSION_MAX_AGE
+    from kb_app.auth.tables import ApiTokenRow
+
+    auth.create_user("zhang", "long enough password", Role.VIEWER)
+    session = auth.start_session("zhang")
+    assert auth.session_principal(session) == auth.principal("zhang")
+    api_token = auth.issue_token("zhang", "script")
+    assert auth.session_principal(api_token) is None  # a cookie cannot carry an API token
+    with catalog.session() as s:  # the session began a working day ago
+        row = s.exec(select(ApiTokenRow).where(ApiTokenRow.name == "ui-session")).one()
+        row.created_at = datetime.now(UTC) - SESSION_MAX_AGE - timedelta(minutes=1)
+        s.add(row)
+        s.commit()
+    assert auth.session_principal(session) is None
+    fresh = auth.start_session("zhang")
+    assert auth.session_principal(fresh) is not None
+    assert auth.revoke_token(fresh) and auth.session_principal(fresh) is None
+    assert auth.principal_for_token(api_token) is not None  # signing out leaves API tokens alone

@@ -243,3 +243,19 @@ def test_users_see_and_do_only_what_their_role_allows(browser, server):
     expect(viewer.get_by_role("button", name="导入")).to_have_count(0)
     viewer.get_by_test_id("stSidebar").get_by_role("combobox", name="当前知识库").click()
     expect(viewer.get_by_role("option")).to_have_text(["公开"])  # neither 机密 nor 北京
+
+
+def test_a_reload_keeps_the_user_signed_in_until_they_sign_out(browser, server):
+    from playwright.sync_api import expect
+
+    page = _session(browser, server, "admin")
+    cookie = [c for c in page.context.cookies() if c["name"] == "kb_session"]
+    assert cookie and cookie[0]["sameSite"] == "Strict", page.context.cookies()
+    page.reload()
+    expect(page.get_by_role("heading", name="问答", exact=True)).to_be_visible()
+    expect(page.get_by_text("已登录：admin")).to_be_visible()
+    page.get_by_role("button", name="退出登录").click()
+    expect(page.get_by_role("button", name="登录")).to_be_visible()
+    page.reload()  # the token behind the cookie was revoked: signing out sticks
+    expect(page.get_by_role("button", name="登录")).to_be_visible()
+    expect(page.get_by_role("heading", name="问答", exact=True)).to_have_count(0)
