@@ -60,15 +60,36 @@ def ingest(
     sync: Annotated[
         bool, typer.Option("--sync", help="Also remove files that disappeared from the given folders.")
     ] = False,
+    chunk_size: Annotated[
+        int | None,
+        typer.Option(
+            help="Characters per chunk for a NEW knowledge base (default: KB_CHUNKING__CHUNK_SIZE); "
+            "small (~200) for FAQ-like text, larger (~500) for long manuals."
+        ),
+    ] = None,
+    chunk_overlap: Annotated[int | None, typer.Option(help="Overlap for a new KB's chunks.")] = None,
 ) -> None:
     """Add or update files in a knowledge base (created if missing). Unchanged files are skipped."""
     from tqdm import tqdm
 
     from kb_app.ingest.pipeline import discover
+    from kb_app.kb_chunking import kb_chunking, set_kb_chunking, validate_chunking
+    from kb_app.names import validate_kb_name
 
     try:
         container = _container()
+        existed = container.catalog.find_kb(validate_kb_name(kb)) is not None
+        if chunk_size is not None:
+            validate_chunking(chunk_size, chunk_overlap or 0)
         base = container.open_kb(kb, create=True)
+        current = kb_chunking(container, base.kb_id)
+        if chunk_size is not None and not existed:
+            set_kb_chunking(container, base.kb_id, chunk_size, chunk_overlap)
+        elif chunk_size is not None and current.chunk_size != chunk_size:
+            raise KBError(
+                f"Knowledge base '{base.name}' already splits at {current.chunk_size} characters; "
+                "--chunk-size applies when a KB is created. Create a new KB for another size."
+            )
         total = sum(1 for _ in discover(paths, base.content_dir))
         with tqdm(total=total, unit="file", desc=f"ingest {base.name}", file=sys.stderr) as bar:
 
@@ -100,10 +121,11 @@ def ask(
     """Answer a question from a knowledge base, streaming the answer and listing its sources."""
     try:
         qa = _container().qa(kb, top_k=top_k)
-        answer = None
+        answer, streamed = None, False
         for event in qa.stream(question):
             if event.text and not as_json:
                 typer.echo(event.text, nl=False)
+                streamed = True
             answer = event.answer or answer
     except KBError as exc:
         _fail(exc)
@@ -111,9 +133,12 @@ def ask(
     if as_json:
         typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
         return
+    from kb_app.footnotes import support_note
+
+    typer.echo(support_note(answer, streamed))
     if answer.refused:
         typer.echo(answer.text)
-    typer.echo("\n\n" + ("最接近的段落：" if answer.refused else "来源："))
+    typer.echo("\n" + ("最接近的段落：" if answer.refused else "来源："))
     for i, c in enumerate(answer.citations, 1):
         page = f" 第{c.page}页" if c.page else ""
         typer.echo(f"[{i}] {c.source}{page}  score={c.score:.2f}  {c.text[:60].strip()}…")
@@ -381,6 +406,10 @@ app.command("migrate")(migrate)
 from kb_app.cli_catalog import catalog_copy  # noqa: E402
 
 app.command("catalog-copy")(catalog_copy)
+
+from kb_app.cli_eval_answers import eval_answers  # noqa: E402
+
+eval_app.command("answers")(eval_answers)
 
 
 def main() -> None:
