@@ -9,9 +9,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from kb_app.answer_eval import load_cmrc, load_dureader, load_rgb
+from kb_app.answer_eval import contains_any, load_cmrc, load_dureader, load_rgb, rgb_correct
 from kb_app.answer_eval_run import run_cmrc, run_dureader, run_rgb
-from kb_app.citations import is_refusal
 
 Records = Sequence[dict[str, Any]]
 
@@ -46,12 +45,16 @@ def latency(records: Records) -> dict[str, Any]:
         "total_p90_s": percentile(total, 90),
         "refused_without_model": share(records, lambda r: r.get("no_model")),
         # the model answered, but no sentence was supported by a passage, so the pipeline refused
-        "refused_unsupported": share(
-            records, lambda r: r["refused"] and r.get("generated") and not is_refusal(r["generated"])
-        ),
+        "refused_unsupported": share(records, lambda r: r.get("reason") == "unsupported"),
+        # ... or the passages that supported it were not about the question (kb_app.question_match)
+        "refused_off_question": share(records, lambda r: r.get("reason") == "off_question"),
         "answer_tokens_p50": percentile(generated, 50),
         "errors": sum(1 for r in records if r.get("error")),
     }
+
+
+def _off_question(record: dict[str, Any]) -> bool:
+    return record.get("reason") == "off_question" and bool(record.get("generated"))
 
 
 def quality(dataset: str, records: Records) -> dict[str, Any]:
@@ -70,6 +73,10 @@ def quality(dataset: str, records: Records) -> dict[str, Any]:
             "citation_precision": sum(r["citations_with_gold"] for r in contained) / checked
             if checked
             else None,
+            # what the question-match check cost: refused answers whose text held a gold answer
+            "off_question_lost": share(
+                records, lambda r: _off_question(r) and contains_any(r["generated"], r["gold"])
+            ),
         }
     if dataset == "rgb_neg":
         return {"negative_rejection": refused}
@@ -78,6 +85,9 @@ def quality(dataset: str, records: Records) -> dict[str, Any]:
             "accuracy_mix": share(records, lambda r: r["correct"]),
             "accuracy_mix_any": share(records, lambda r: r["correct_any"]),
             "refused": refused,
+            "off_question_lost": share(
+                records, lambda r: _off_question(r) and rgb_correct(r["generated"], r["gold"])
+            ),
         }
     if dataset == "rgb_int":
         return {"accuracy_int": share(records, lambda r: r["correct"]), "refused": refused}

@@ -50,6 +50,7 @@ def ask_pipeline(qa: Any, question: str, count: Callable[[str], int]) -> dict[st
         "text": answer.text,
         "generated": generated,
         "refused": answer.refused,
+        "reason": answer.reason,
         "no_model": answer.refused and stats.first_token_s is None,
         "citations": [{"source": c.source, "page": c.page, "text": c.text} for c in answer.citations],
         "first_token_s": stats.first_token_s,

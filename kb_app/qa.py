@@ -11,8 +11,9 @@ from kb_app.citations import is_refusal, verify_answer
 from kb_app.errors import InvalidQuestion
 from kb_app.prompting import REFUSAL_TEXT, build_messages, estimate_tokens, select_sources, trim_history
 from kb_app.protocols import Generator
+from kb_app.question_match import matches_question
 from kb_app.retrieval import HybridRetriever
-from kb_app.schema import Answer, Citation, ScoredChunk
+from kb_app.schema import Answer, Citation, ScoredChunk, SentenceSupport
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,8 @@ class QAService:
             log.info(
                 "No chunk above threshold %.2f for %r; refusing without the model.", self.threshold, text
             )
-            yield StreamEvent(answer=Answer(REFUSAL_TEXT, closest, refused=True), hits=hits, stats=stats)
+            refusal = Answer(REFUSAL_TEXT, closest, refused=True, reason="no_relevant")
+            yield StreamEvent(answer=refusal, hits=hits, stats=stats)
             return
         count = getattr(self.generator, "count_tokens", estimate_tokens)
         history = trim_history(history, self.history_tokens, count)
@@ -121,12 +123,30 @@ class QAService:
     @staticmethod
     def _finish(answer_text: str, sources: Sequence[ScoredChunk], question: str = "") -> Answer:
         """The final Answer: cited per sentence, or a refusal (showing the closest passages) when the model
-        refused or no sentence of its answer is supported by a passage."""
+        refused, no sentence of its answer is supported by a passage, or the passages that support it are
+        not about the question (they lack a number it states or most of its key terms)."""
         closest = tuple(Citation.from_scored(h) for h in sources[:3])
         if not answer_text or is_refusal(answer_text):
-            return Answer(answer_text or REFUSAL_TEXT, closest, refused=True)
+            return Answer(answer_text or REFUSAL_TEXT, closest, refused=True, reason="model")
         citations, sentences = verify_answer(answer_text, sources, question)
         if not citations:
             log.info("No sentence of the answer is supported by a passage; refusing: %r", answer_text)
-            return Answer(REFUSAL_TEXT, closest, refused=True, sentences=sentences)
+            return Answer(REFUSAL_TEXT, closest, refused=True, sentences=sentences, reason="unsupported")
+        if question and not matches_question(question, _documents_of(citations, sources)):
+            log.info(
+                "The passages the answer relies on are not about %r; refusing: %r", question, answer_text
+            )
+            withheld = tuple(SentenceSupport(s.text, supported=False) for s in sentences)
+            return Answer(REFUSAL_TEXT, closest, refused=True, sentences=withheld, reason="off_question")
         return Answer(answer_text, citations, refused=False, sentences=sentences)
+
+
+def _documents_of(citations: Sequence[Citation], sources: Sequence[ScoredChunk]) -> list[str]:
+    """What the answer's documents say: every passage given from a cited file, with its file name and
+    headings (a chunk that says "它" has its subject there)."""
+    cited = {c.source for c in citations}
+    return [
+        "\n".join((h.chunk.source, *h.chunk.heading_path, h.chunk.text))
+        for h in sources
+        if h.chunk.source in cited
+    ]

@@ -139,6 +139,12 @@ class SentenceSupport:
         return {"text": self.text, "citations": list(self.cited), "supported": self.supported}
 
 
+# Why an answer was refused: nothing relevant was retrieved (the model did not run); the model said the
+# passages do not hold the answer; no sentence of its answer is in the passages; or the passages that
+# hold its answer are not about what was asked (kb_app.question_match).
+REFUSAL_REASONS = ("no_relevant", "model", "unsupported", "off_question")
+
+
 @dataclass(frozen=True)
 class Answer:
     """What a question gets back.
@@ -148,6 +154,7 @@ class Answer:
             returned as it is (`kb_app.faq_mode`).
         sentences: A generated answer's sentences with their citations and support (empty for
             refusals and FAQ answers).
+        reason: Why an answer was refused, one of REFUSAL_REASONS ("" when it was not).
     """
 
     text: str
@@ -155,6 +162,7 @@ class Answer:
     refused: bool = False
     kind: str = "generated"
     sentences: tuple[SentenceSupport, ...] = ()
+    reason: str = ""
 
     @property
     def unsupported(self) -> list[str]:
@@ -167,6 +175,7 @@ class Answer:
             "refused": self.refused,
             "citations": [c.to_dict() for c in self.citations],
             "sentences": [s.to_dict() for s in self.sentences],
+            "refusal_reason": self.reason or None,
         }
 
 

@@ -247,8 +247,8 @@ _CHAT: dict[str, dict[str, str]] = {
         "en": "These sentences are not supported by the cited sources; check them:",
     },
     "answer_withheld": {
-        "zh": "模型给出了回答，但其内容在资料中都找不到依据，因此不予采信。",
-        "en": "The model answered, but nothing it said is supported by the passages, so it was withheld.",
+        "zh": "模型给出了回答，但资料中找不到能回答这个问题的依据，因此不予采信。",
+        "en": "The model answered, but nothing in the passages answers this question, so it was withheld.",
     },
     "sources": {"zh": "出处：", "en": "Sources:"},
     "faq_label": {

@@ -190,12 +190,26 @@ class AnswerOut(BaseModel):
     sentences: list[SentenceOut] = Field(
         default_factory=list, description="A generated answer's sentences with their citations."
     )
+    refusal_reason: str | None = Field(
+        None,
+        description="Why a refused answer was refused: no_relevant (nothing above the KB's threshold; the "
+        "model did not run) | model (the model said the passages do not hold it) | unsupported (nothing "
+        "the model wrote is in the passages) | off_question (the passages it used are not about the "
+        "question).",
+    )
 
     @classmethod
     def of(cls, a: Answer) -> AnswerOut:
         citations = [CitationOut.of(c) for c in a.citations]
         sentences = [SentenceOut(**s.to_dict()) for s in a.sentences]
-        return cls(answer=a.text, refused=a.refused, kind=a.kind, citations=citations, sentences=sentences)
+        return cls(
+            answer=a.text,
+            refused=a.refused,
+            kind=a.kind,
+            citations=citations,
+            sentences=sentences,
+            refusal_reason=a.reason or None,
+        )
 
 
 def dump(model: BaseModel) -> dict[str, Any]:

@@ -108,26 +108,34 @@ def test_percentile_and_pick():
 
 
 def test_summary_metrics_on_hand_made_records():
-    def cmrc(refused, contained, cited, checked, with_gold, first, generated="x"):
+    def cmrc(refused, contained, cited, checked, with_gold, first, generated="x", reason=""):
         return {
             "dataset": "cmrc", "system": "ours", "refused": refused, "contained": contained,
             "short_gold": True, "gold_cited": cited, "citations_checked": checked,
             "citations_with_gold": with_gold, "f1": 0.5, "f1_best_sentence": 1.0,
             "first_token_s": first, "total_s": 1.0, "no_model": refused and first is None,
             "generated": generated, "answer_tokens": 4 if generated else 0,
+            "reason": reason, "gold": ["42"],
         }  # fmt: skip
 
     records = [
         cmrc(False, True, True, 2, 1, 0.5),
         cmrc(False, True, False, 2, 2, 1.5),
-        cmrc(True, False, None, 0, 0, None, generated=""),  # refused before the model
-        cmrc(True, False, None, 0, 0, 1.0, generated="答案是42。"),  # refused: unsupported
-        cmrc(True, False, None, 0, 0, 1.0, generated=REFUSAL_TEXT),  # the model refused
+        cmrc(True, False, None, 0, 0, None, generated="", reason="no_relevant"),  # before the model
+        cmrc(True, False, None, 0, 0, 1.0, generated="答案是41。", reason="unsupported"),
+        cmrc(True, False, None, 0, 0, 1.0, generated=REFUSAL_TEXT, reason="model"),
+        cmrc(True, False, None, 0, 0, 1.0, generated="答案是42。", reason="off_question"),  # was right
     ]
     m = summarise(records)["cmrc"]["ours"]
-    assert m["n"] == 5 and m["contained"] == 0.4 and m["refused"] == 0.6
+    assert m["n"] == 6 and m["contained"] == pytest.approx(2 / 6) and m["refused"] == pytest.approx(4 / 6)
     assert m["gold_article_cited"] == 0.5 and m["citation_precision"] == 0.75
-    assert m["refused_without_model"] == 0.2 and m["refused_unsupported"] == 0.2
+    assert m["refused_without_model"] == pytest.approx(1 / 6)
+    assert (
+        m["refused_unsupported"]
+        == m["refused_off_question"]
+        == m["off_question_lost"]
+        == pytest.approx(1 / 6)
+    )
     assert m["ttft_p50_s"] == 1.0 and m["f1"] == 0.5
 
 

@@ -67,7 +67,8 @@ def test_empty_or_huge_questions_get_a_clear_error(hr, question):
 def test_answer_json_shape(hr):
     hr.generator.enqueue("星河路由器的默认管理地址是 192.168.8.1。")
     data = hr.qa("hr").ask("默认管理地址？").to_dict()
-    assert set(data) == {"answer", "refused", "citations", "sentences"}
+    assert set(data) == {"answer", "refused", "citations", "sentences", "refusal_reason"}
+    assert data["refusal_reason"] is None
     assert set(data["citations"][0]) == {"source", "page", "chunk_id", "score", "text"}
     assert data["sentences"] == [
         {"text": "星河路由器的默认管理地址是 192.168.8.1。", "citations": [1], "supported": True}
