@@ -55,8 +55,13 @@ def support(sentence: str, source_text: str, question: str = "") -> float:
     return sum(w for f, w in sent.items() if f in src) / total
 
 
+def numbers_in(text: str) -> set[str]:
+    """The numbers `text` states ("1,200" reads as 1200)."""
+    return set(_NUMBER.findall(re.sub(r"(?<=\d),(?=\d{3})", "", text)))
+
+
 def _numbers(text: str) -> set[str]:
-    return set(_NUMBER.findall(re.sub(r"(?<=\d),(?=\d{3})", "", _MARKER.sub("", text))))
+    return numbers_in(_MARKER.sub("", text))
 
 
 def split_sentences(text: str) -> list[str]:

@@ -19,8 +19,9 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
+from kb_app.citations import numbers_in
+
 MIN_KEY_TERM_SHARE = 0.5
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _LATIN = re.compile(r"[A-Za-z][A-Za-z0-9._-]*")
 _ASKING = re.compile(r"[几哪谁何啥]|多少|什么|怎么")  # "几天", "哪年": what is asked, not what is given
 _NOT_CONTENT = re.compile(r"[^0-9a-z\u3400-\u9fff]")
@@ -62,10 +63,6 @@ def _normal(text: str) -> str:
     return _NOT_CONTENT.sub("", text.lower())
 
 
-def _numbers(text: str) -> set[str]:
-    return set(_NUMBER.findall(re.sub(r"(?<=\d),(?=\d{3})", "", text)))
-
-
 @lru_cache(maxsize=512)
 def key_terms(question: str) -> tuple[str, ...]:
     """The question's latin words ("GPT-4" -> "gpt4") and its nouns, names and numbers of two or more
@@ -76,7 +73,7 @@ def key_terms(question: str) -> tuple[str, ...]:
     for word in jieba.posseg.cut(_LATIN.sub("，", question)):
         term = _normal(word.word)
         asks = word.word in _QUESTION_WORDS or _ASKING.search(word.word)
-        if len(term) >= 2 and not asks and word.flag.startswith(_KEY_FLAGS):
+        if not asks and word.flag.startswith(_KEY_FLAGS):
             terms.append(term)
     return tuple(dict.fromkeys(t for t in terms if len(t) >= 2))
 
@@ -85,7 +82,7 @@ def matches_question(question: str, passages: Sequence[str]) -> bool:
     """True when `passages` together hold every number of `question` and at least
     MIN_KEY_TERM_SHARE of its key terms (a question with no key terms always matches)."""
     joined = "\n".join(passages)
-    if not _numbers(question) <= _numbers(joined):
+    if not numbers_in(question) <= numbers_in(joined):
         return False
     terms = key_terms(question)
     if not terms:

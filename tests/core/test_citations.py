@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import write_files
 
 from kb_app.citations import annotate, verify_answer
 from kb_app.footnotes import strip_footnotes, support_note, with_footnotes
@@ -53,10 +54,7 @@ def test_annotate_places_verified_numbers_before_the_sentence_end():
 
 @pytest.fixture
 def news(fast_container, tmp_path: Path):
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    (folder / "news.txt").write_text(STAMPEDE + MODI, encoding="utf-8")
-    fast_container.ingest("news", [folder])
+    fast_container.ingest("news", [write_files(tmp_path / "docs", {"news.txt": STAMPEDE + MODI})])
     return fast_container
 
 

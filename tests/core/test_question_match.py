@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import write_files
 
 from kb_app.question_match import key_terms, matches_question
 
@@ -35,10 +36,7 @@ def test_a_passage_missing_most_key_terms_fails_and_spelling_variants_match():
 
 @pytest.fixture
 def coach(fast_container, tmp_path: Path):
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    (folder / "football.txt").write_text(COACH_2019, encoding="utf-8")
-    fast_container.ingest("football", [folder])
+    fast_container.ingest("football", [write_files(tmp_path / "docs", {"football.txt": COACH_2019})])
     return fast_container
 
 
